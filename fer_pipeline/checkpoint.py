@@ -1,0 +1,62 @@
+"""The one checkpoint save/load pair: model + optimizer + scheduler + epoch + args, loaded safely."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from fer_pipeline import CLASSES, FerError
+from fer_pipeline.io import atomic_path
+from fer_pipeline.models import build_model
+from fer_pipeline.params import ModelParams, build_section
+
+
+def save_checkpoint(
+    path: str | Path, model: dict[str, Any], optimizer: dict[str, Any] | None, scheduler: dict[str, Any] | None,
+    epoch: int, args: dict[str, Any],
+) -> None:
+    """Write state dicts + epoch + args atomically; `args` must be plain data (dicts, lists, numbers, strings)."""
+    state = {
+        "model": model,
+        "optimizer": optimizer,
+        "scheduler": scheduler,
+        "epoch": epoch,
+        "args": args,
+        "classes": list(CLASSES),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint without ever executing pickled code (weights_only=True)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FerError(f"{path}: checkpoint not found; run `dvc repro` to train it")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise FerError(f"{path}: not a loadable checkpoint ({first[:160]}); retrain it with `dvc repro`") from None
+    if not isinstance(ckpt, dict) or not {"model", "args", "classes"} <= set(ckpt):
+        raise FerError(f"{path}: not a checkpoint of this project (no model/args/classes); retrain it")
+    if list(ckpt["classes"]) != list(CLASSES):
+        raise FerError(f"{path}: trained for classes {ckpt['classes']}, this project has {list(CLASSES)}")
+    return ckpt
+
+
+def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model a checkpoint describes and load its weights; (model in eval mode, checkpoint)."""
+    ckpt = load_checkpoint(path)
+    model_params = build_section(ModelParams, ckpt["args"]["model"], "model", str(path))
+    model = build_model(model_params)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as e:
+        raise FerError(f"{path}: weights do not fit the model it names ({str(e).splitlines()[0][:160]})") from None
+    return model.eval(), ckpt

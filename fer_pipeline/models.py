@@ -1,0 +1,58 @@
+"""The two model families: the original study's MLP and a compact CNN, with any activation."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from fer_pipeline import CLASSES, IMAGE_SIZE
+from fer_pipeline.params import ModelParams
+
+
+def make_activation(name: str) -> nn.Module:
+    """The activation module for a name; softmax normalizes across hidden units, as the original study did."""
+    table = {
+        "sigmoid": nn.Sigmoid,
+        "softmax": lambda: nn.Softmax(dim=1),
+        "relu": nn.ReLU,
+        "leaky_relu": lambda: nn.LeakyReLU(0.01),
+        "tanh": nn.Tanh,
+        "elu": nn.ELU,
+        "gelu": nn.GELU,
+        "silu": nn.SiLU,
+    }
+    if name not in table:
+        raise ValueError(f"unknown activation {name!r}; allowed: {', '.join(table)}")
+    return table[name]()
+
+
+def mlp(model: ModelParams, n_classes: int = len(CLASSES)) -> nn.Sequential:
+    """Flatten -> (Linear, activation, dropout) per hidden width -> Linear to class logits."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = IMAGE_SIZE * IMAGE_SIZE
+    for h in model.hidden:
+        layers += [nn.Linear(width, h), make_activation(model.activation)]
+        if model.dropout > 0:
+            layers.append(nn.Dropout(model.dropout))
+        width = h
+    layers.append(nn.Linear(width, n_classes))
+    return nn.Sequential(*layers)
+
+
+def cnn(model: ModelParams, n_classes: int = len(CLASSES)) -> nn.Sequential:
+    """Per width: two 3x3 conv + batch norm + activation, then 2x2 max-pool; global average pool head."""
+    layers: list[nn.Module] = []
+    c_in = 1
+    for c in model.channels:
+        for _ in range(2):
+            layers += [nn.Conv2d(c_in, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), make_activation(model.activation)]
+            c_in = c
+        layers.append(nn.MaxPool2d(2))
+        if model.dropout > 0:
+            layers.append(nn.Dropout(model.dropout))
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, n_classes)]
+    return nn.Sequential(*layers)
+
+
+def build_model(model: ModelParams, n_classes: int = len(CLASSES)) -> nn.Module:
+    """The model named by `model.family`."""
+    return {"mlp": mlp, "cnn": cnn}[model.family](model, n_classes)

@@ -1,0 +1,152 @@
+"""Training: train_one_epoch / evaluate / fit with early stopping on valid loss, best weights kept."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from fer_pipeline.metrics import summary_scores
+from fer_pipeline.params import TrainParams
+
+EVAL_BATCH = 1024
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` -> cuda if available, then mps, else cpu; an explicit name is taken as is."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def make_optimizer(model: nn.Module, tp: TrainParams) -> torch.optim.Optimizer:
+    """The optimizer named by train.optimizer with train.lr / momentum / weight_decay."""
+    params = model.parameters()
+    if tp.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=tp.lr, momentum=tp.momentum, nesterov=tp.momentum > 0, weight_decay=tp.weight_decay)
+    if tp.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=tp.lr, momentum=tp.momentum, weight_decay=tp.weight_decay)
+    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[tp.optimizer]
+    return cls(params, lr=tp.lr, weight_decay=tp.weight_decay)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, tp: TrainParams) -> Any:
+    """The lr scheduler named by train.scheduler (None for `none`)."""
+    if tp.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=tp.max_epochs)
+    if tp.scheduler == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, tp.max_epochs // 3), gamma=0.1)
+    if tp.scheduler == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
+    return None
+
+
+def _scores(loss_sum: float, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """Mean loss plus the classification summary scores."""
+    scores = summary_scores(y, pred)
+    return {"loss": loss_sum / max(len(y), 1), "accuracy": scores["accuracy"],
+            "macro_recall": scores["macro_recall"], "macro_f1": scores["macro_f1"]}
+
+
+def train_one_epoch(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
+    batch_size: int, generator: torch.Generator, device: torch.device, max_steps: int = 0, desc: str = "",
+) -> tuple[dict[str, float], int]:
+    """One pass over shuffled tensor batches (no DataLoader, no per-sample Python); (scores, steps)."""
+    model.train()
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    order = torch.randperm(len(x), generator=generator)
+    n_batches = (len(x) + batch_size - 1) // batch_size
+    if max_steps:
+        n_batches = min(n_batches, max_steps)
+    loss_sum, preds, seen = 0.0, [], []
+    for b in tqdm(range(n_batches), desc=desc, leave=False, disable=None, mininterval=1.0):
+        idx = order[b * batch_size:(b + 1) * batch_size]
+        xb, yb = x[idx].to(device, non_blocking=True), y[idx].to(device, non_blocking=True)
+        logits = model(xb)
+        loss = loss_fn(logits, yb)
+        optimizer.zero_grad(set_to_none=True)
+        (loss / len(idx)).backward()
+        optimizer.step()
+        loss_sum += loss.item()
+        preds.append(logits.argmax(1).cpu())
+        seen.append(y[idx])
+    return _scores(loss_sum, torch.cat(seen).numpy(), torch.cat(preds).numpy()), n_batches
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits, probabilities) for every row of x, in eval mode and large batches."""
+    model.eval()
+    logits = torch.cat([model(x[i:i + EVAL_BATCH].to(device)).float().cpu() for i in range(0, len(x), EVAL_BATCH)])
+    return logits, logits.softmax(1)
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> dict[str, float]:
+    """Mean loss and scores of the model on (x, y)."""
+    logits, _ = predict(model, x, device)
+    loss = nn.functional.cross_entropy(logits, y, reduction="sum").item()
+    return _scores(loss, y.numpy(), logits.argmax(1).numpy())
+
+
+@dataclass
+class FitResult:
+    """What fit() saw: the best epoch's valid scores, the per-epoch history and the best states."""
+
+    best_epoch: int
+    epochs_run: int
+    steps: int
+    best_valid: dict[str, float]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_state: dict[str, Any] = field(default_factory=dict)
+
+
+def fit(
+    model: nn.Module, data: dict[str, torch.Tensor], tp: TrainParams, generator: torch.Generator,
+    device: torch.device, on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+) -> FitResult:
+    """Train until max_epochs, max_steps, or `patience` epochs without valid-loss improvement; load the best weights."""
+    model.to(device)
+    optimizer = make_optimizer(model, tp)
+    scheduler = make_scheduler(optimizer, tp)
+    best: FitResult | None = None
+    since_best, steps = 0, 0
+    history: list[dict[str, Any]] = []
+    for epoch in range(1, tp.max_epochs + 1):
+        left = tp.max_steps - steps if tp.max_steps else 0
+        train_scores, n = train_one_epoch(model, data["x_train"], data["y_train"], optimizer, tp.batch_size,
+                                          generator, device, left, desc=f"epoch {epoch}")
+        steps += n
+        valid_scores = evaluate(model, data["x_valid"], data["y_valid"], device)
+        row = {f"train/{k}": v for k, v in train_scores.items()} | {f"valid/{k}": v for k, v in valid_scores.items()}
+        row["lr"] = optimizer.param_groups[0]["lr"]
+        history.append({"epoch": epoch, **row})
+        if on_epoch is not None:
+            on_epoch(epoch, row)
+        if best is None or valid_scores["loss"] < best.best_valid["loss"]:
+            state = {"model": copy.deepcopy(model.state_dict()), "optimizer": copy.deepcopy(optimizer.state_dict()),
+                     "scheduler": copy.deepcopy(scheduler.state_dict()) if scheduler is not None else None}
+            best = FitResult(epoch, epoch, steps, valid_scores, best_state=state)
+            since_best = 0
+        else:
+            since_best += 1
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(valid_scores["loss"])
+        elif scheduler is not None:
+            scheduler.step()
+        if since_best >= tp.patience or (tp.max_steps and steps >= tp.max_steps):
+            break
+    assert best is not None
+    model.load_state_dict(best.best_state["model"])
+    best.epochs_run, best.steps, best.history = epoch, steps, history
+    return best

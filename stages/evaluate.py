@@ -1,0 +1,39 @@
+"""evaluate: data/train/<variant>/model.pt -> metrics/evaluate/<variant>.json, data/evaluate/<variant>/."""
+
+import numpy as np
+
+from fer_pipeline import cli, paths
+from fer_pipeline.checkpoint import load_model
+from fer_pipeline.dataset import load_dataset
+from fer_pipeline.evaluate import confusion_report, predictions_table, test_report
+from fer_pipeline.fetch import data_label
+from fer_pipeline.io import atomic_path, write_json
+from fer_pipeline.tensors import load_split_tensors
+from fer_pipeline.train import predict, resolve_device
+
+
+def main() -> None:
+    args = cli.stage_args(__doc__, variant=True)
+    params = cli.stage_params(args)
+    device = resolve_device(params.train.device)
+    model, _ = load_model(paths.model_file(args.variant))
+    data = load_split_tensors(("test",))
+    test_idx = np.load(paths.SPLIT)["test"]
+    twin = np.load(paths.DUPLICATES)["test_twin"][test_idx]
+    ids = load_dataset(paths.DATASET).ids[test_idx]
+    _, probs = predict(model.to(device), data["x_test"], device)
+    y_true, y_pred = data["y_test"].numpy(), probs.argmax(1).numpy()
+    label = data_label()
+    report = test_report(y_true, y_pred, twin, label, args.variant)
+    pred_dir = paths.predictions_file(args.variant).parent
+    with atomic_path(paths.predictions_file(args.variant)) as tmp:
+        predictions_table(ids, y_true, probs.numpy(), twin).to_csv(tmp, index=False)
+    write_json(pred_dir / "confusion.json", confusion_report(y_true, y_pred))
+    write_json(paths.eval_file(args.variant), report)
+    t = report["test"]
+    print(f"evaluate {args.variant} [{label}]: test accuracy {t['accuracy']:.4f}, macro recall {t['macro_recall']:.4f}, "
+          f"macro F1 {t['macro_f1']:.4f}; dedup macro recall {report['test_dedup']['macro_recall']:.4f}")
+
+
+if __name__ == "__main__":
+    cli.run(main)

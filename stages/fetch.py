@@ -1,0 +1,18 @@
+"""fetch: data.* -> data/fetch/{dataset.npz, duplicates.npz, manifest.json}."""
+
+from fer_pipeline import cli
+from fer_pipeline.fetch import fetch, write_fetch
+
+
+def main() -> None:
+    params = cli.stage_params(cli.stage_args(__doc__))
+    ds, dups, manifest = fetch(params.data)
+    write_fetch(ds, dups, manifest)
+    d = manifest["duplicates"]
+    print(f"fetch: {manifest['data']} from {manifest['source']}: {len(ds)} images "
+          f"({sum(manifest['counts']['train'].values())} train, {sum(manifest['counts']['test'].values())} test); "
+          f"{d['duplicate_groups']} duplicate groups, {d['test_images_with_train_twin']} test images with a train twin")
+
+
+if __name__ == "__main__":
+    cli.run(main)

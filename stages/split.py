@@ -1,0 +1,23 @@
+"""split: split.* -> data/split/indices.npz (train, valid, test row indices)."""
+
+import numpy as np
+
+from fer_pipeline import cli, paths
+from fer_pipeline.dataset import load_dataset
+from fer_pipeline.io import atomic_path
+from fer_pipeline.split import train_valid_split
+
+
+def main() -> None:
+    params = cli.stage_params(cli.stage_args(__doc__))
+    ds = load_dataset(paths.DATASET)
+    group = np.load(paths.DUPLICATES)["group"]
+    train, valid = train_valid_split(ds.labels, group, ds.mask("train"), params.split.valid_fraction, params.split.seed)
+    test = np.flatnonzero(ds.mask("test"))
+    with atomic_path(paths.SPLIT) as tmp, open(tmp, "wb") as f:
+        np.savez(f, train=train, valid=valid, test=test)
+    print(f"split: {len(train)} train, {len(valid)} valid, {len(test)} test (untouched until evaluate)")
+
+
+if __name__ == "__main__":
+    cli.run(main)
