@@ -1,0 +1,29 @@
+# Two entry points for a fresh machine with Python 3.11, git and make:
+#   make study   - create .venv if missing, install pinned deps, run the DVC pipeline
+#   make test    - same set-up, then the whole test suite
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed-stamp
+export PATH := $(BIN):$(PATH)
+
+.PHONY: install study test lint clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+study: $(STAMP)
+	dvc repro
+
+test: $(STAMP)
+	python -m pytest
+
+lint: $(STAMP)
+	ruff check .
+
+clean-venv:
+	rm -rf $(VENV)

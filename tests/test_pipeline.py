@@ -1,0 +1,159 @@
+"""End to end: the real dvc.yaml and params.yaml, shrunk to a tiny synthetic set, run by DVC itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fer_pipeline import SYNTHETIC_BANNER
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+ACTIVATIONS = ["sigmoid", "tanh"]
+VARIANTS = ["baseline"] + [f"activation-{a}" for a in ACTIVATIONS]
+ENV = {
+    **os.environ,
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    "DVC_NO_ANALYTICS": "1",
+    "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+
+
+def sh(cwd: Path, *cmd: str) -> str:
+    """Run a command in the project copy; fail the test with its output if it fails."""
+    proc = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+def set_param(project: Path, key: str, value: object) -> None:
+    """Write one dotted key into the copy's params.yaml."""
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    node = params
+    *parents, last = key.split(".")
+    for p in parents:
+        node = node[p]
+    node[last] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def stale(project: Path) -> set[str]:
+    """Names of the stages `dvc status` reports as changed."""
+    return set(json.loads(sh(project, "dvc", "status", "--json")))
+
+
+def ran(output: str) -> set[str]:
+    """Names of the stages a `dvc repro`/`dvc exp run` output says it ran."""
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git+DVC copy of this repo whose params are shrunk to a tiny synthetic run, after `dvc repro`."""
+    dst = tmp_path_factory.mktemp("project")
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    for rel in files:
+        if rel == "dvc.lock" or not (ROOT / rel).is_file():
+            continue
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, dst / rel)
+    for key, value in {"data.source": "auto", "data.path": "data/raw", "data.synthetic.train_size": 2000,
+                       "data.synthetic.test_size": 300, "model.hidden": [64], "train.max_epochs": 10,
+                       "train.threads": 1, "study.activations": ACTIVATIONS}.items():
+        set_param(dst, key, value)
+    sh(dst, "git", "init", "-q")
+    sh(dst, "git", "add", "-A")
+    sh(dst, "git", "commit", "-qm", "tiny copy")
+    out = sh(dst, "dvc", "repro")
+    assert "SYNTHETIC" in out  # the fetch stage warns loudly that it generated the data
+    return dst
+
+
+def test_repro_writes_every_output_and_is_up_to_date(project: Path) -> None:
+    """After `dvc repro` every declared output exists and `dvc status` reports nothing to do."""
+    expected = ["data/fetch/dataset.npz", "data/fetch/duplicates.npz", "data/fetch/manifest.json",
+                "data/preprocess/images.npy", "data/split/indices.npz", "plots/summary/comparison.png",
+                "plots/summary/results.csv", "plots/summary/results.md"]
+    for v in VARIANTS:
+        expected += [f"data/train/{v}/model.pt", f"data/train/{v}/run.json", f"metrics/train/{v}/metrics.json",
+                     f"metrics/evaluate/{v}.json", f"data/evaluate/{v}/predictions.csv",
+                     f"data/evaluate/{v}/confusion.json", f"plots/{v}/curves.png", f"plots/{v}/grid.png",
+                     f"plots/{v}/confusion.png"]
+    missing = [p for p in expected if not (project / p).is_file()]
+    assert not missing
+    assert stale(project) == set()
+
+
+def test_metrics_in_range_and_marked_synthetic(project: Path) -> None:
+    """Test metrics are valid fractions above chance, and every metrics file says the data are synthetic."""
+    for v in VARIANTS:
+        m = json.loads((project / f"metrics/evaluate/{v}.json").read_text())
+        assert m["data"] == SYNTHETIC_BANNER
+        for key in ("accuracy", "macro_recall", "macro_f1", "balanced_accuracy"):
+            assert 0.0 <= m["test"][key] <= 1.0
+        assert m["test"]["images"] == 300
+        assert m["test_dedup"]["images"] < 300  # the generator plants train->test copies
+        assert json.loads((project / f"metrics/train/{v}/metrics.json").read_text())["data"] == SYNTHETIC_BANNER
+    relu_like = json.loads((project / "metrics/evaluate/baseline.json").read_text())
+    assert relu_like["test"]["macro_recall"] > 1 / 7 + 0.1
+    assert SYNTHETIC_BANNER in (project / "plots/summary/results.md").read_text()
+    manifest = json.loads((project / "data/fetch/manifest.json").read_text())
+    assert manifest["synthetic"] is True and manifest["source"] == "synthetic"
+
+
+ALL_TRAIN = {"train"} | {f"train_activation@{a}" for a in ACTIVATIONS}
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("model.activation", "tanh", {"train"}),
+    ("model.hidden", [16], ALL_TRAIN),
+    ("train.lr", 0.01, ALL_TRAIN),
+    ("train.device", "cpu", ALL_TRAIN | {"evaluate"} | {f"evaluate_activation@{a}" for a in ACTIVATIONS}),
+    ("split.valid_fraction", 0.25, {"split"}),
+    ("preprocess.normalize", "standardize", {"preprocess"}),
+    ("data.synthetic.seed", 1, {"fetch"}),
+    ("plot.grid_images", 9, {"plot"} | {f"plot_activation@{a}" for a in ACTIVATIONS}),
+    ("study.activations", [*ACTIVATIONS, "relu"],
+     {"train_activation@relu", "evaluate_activation@relu", "plot_activation@relu", "summary"}),
+])
+def test_param_change_marks_exactly_its_stages(project: Path, key: str, value: object, expected: set[str]) -> None:
+    """Changing one param makes exactly the stages that read it stale (matrix stages ignore the swept key)."""
+    original = (project / "params.yaml").read_text()
+    try:
+        set_param(project, key, value)
+        assert stale(project) == expected
+    finally:
+        (project / "params.yaml").write_text(original)
+    assert stale(project) == set()
+
+
+def test_exp_run_reruns_only_baseline_and_metrics_diff_shows_it(project: Path) -> None:
+    """`dvc exp run -S model.activation=tanh` reruns only the baseline's stages; `dvc metrics diff` lists its recall."""
+    sh(project, "git", "add", "-A")
+    sh(project, "git", "commit", "-qm", "results")
+    out = sh(project, "dvc", "exp", "run", "-S", "model.activation=tanh")
+    assert ran(out) == {"train", "evaluate", "plot", "summary"}
+    diff = json.loads(sh(project, "dvc", "metrics", "diff", "--json"))
+    assert "test.macro_recall" in diff["metrics/evaluate/baseline.json"]
+    change = diff["metrics/evaluate/baseline.json"]["test.macro_recall"]
+    assert change["new"] != change["old"]
+
+
+def test_plots_show_writes_html(project: Path) -> None:
+    """`dvc plots show` renders every declared plot into one HTML page."""
+    sh(project, "dvc", "plots", "show")
+    html = (project / "dvc_plots" / "index.html").read_text()
+    assert "vega" in html.lower()
+    assert html.count("<img") >= 3 * len(VARIANTS) + 1  # curves/confusion/grid per variant + comparison
