@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +38,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise FerError(f"{path}: checkpoint not found; run `dvc repro` to train it")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
+    # Garbage bytes make the weights-only unpickler fail in many ways (KeyError, IndexError, struct.error...):
+    # whatever torch.load raises, the file is not a loadable checkpoint.
+    except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise FerError(f"{path}: not a loadable checkpoint ({first[:160]}); retrain it with `dvc repro`") from None
     if not isinstance(ckpt, dict) or not {"model", "args", "classes"} <= set(ckpt):
@@ -53,10 +53,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model a checkpoint describes and load its weights; (model in eval mode, checkpoint)."""
     ckpt = load_checkpoint(path)
-    model_params = build_section(ModelParams, ckpt["args"]["model"], "model", str(path))
-    model = build_model(model_params)
+    args = ckpt["args"]
+    if not isinstance(args, dict) or not isinstance(args.get("model"), dict) or not isinstance(ckpt["model"], dict):
+        raise FerError(f"{path}: checkpoint lacks its model settings or weights; retrain it with `dvc repro`")
+    model = build_model(build_section(ModelParams, args["model"], "model", f"{path} (args)"))
     try:
         model.load_state_dict(ckpt["model"])
-    except RuntimeError as e:
+    except (RuntimeError, TypeError, KeyError) as e:
         raise FerError(f"{path}: weights do not fit the model it names ({str(e).splitlines()[0][:160]})") from None
     return model.eval(), ckpt

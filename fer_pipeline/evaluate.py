@@ -11,7 +11,7 @@ from fer_pipeline import CLASSES
 from fer_pipeline.metrics import confusion, per_class_scores, summary_scores
 
 
-def test_report(y_true: np.ndarray, y_pred: np.ndarray, twin: np.ndarray, label: str, variant: str) -> dict[str, Any]:
+def evaluation_report(y_true: np.ndarray, y_pred: np.ndarray, twin: np.ndarray, label: str, variant: str) -> dict[str, Any]:
     """Metrics on the whole test split and on the test split without images that have a train twin."""
     keep = ~twin
     return {

@@ -7,13 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from fer_pipeline import CLASSES, SYNTHETIC_BANNER
+from fer_pipeline import CLASSES, SYNTHETIC_BANNER, paths
 from fer_pipeline.dataset import RawDataset, save_dataset
 from fer_pipeline.dedup import Duplicates, find_duplicates
 from fer_pipeline.io import atomic_path, read_json, write_json
 from fer_pipeline.params import DataParams
 from fer_pipeline.sources import read_source, resolve_source, sha256_file
-from fer_pipeline import paths
 
 
 def build_manifest(ds: RawDataset, dups: Duplicates, kind: str, path: Path | None, data: DataParams) -> dict[str, Any]:

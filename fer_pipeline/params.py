@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import types
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +100,9 @@ class Params:
     study: StudyParams
 
 
+_SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def _type_name(tp: Any) -> str:
     """A short human name for a field type, for error messages."""
     if typing.get_origin(tp) is Literal:
@@ -126,6 +129,9 @@ def _convert(value: Any, tp: Any, key: str, where: str) -> Any:
             raise bad
         return tuple(_convert(v, typing.get_args(tp)[0], f"{key}[{i}]", where) for i, v in enumerate(value))
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is float and isinstance(value, str) and _SCIENTIFIC.fullmatch(value):
+        # YAML 1.1 reads `1e-3` (no dot) as a string; users mean the number.
         return float(value)
     if tp in (int, float, str, bool) and (type(value) is not tp):
         raise bad

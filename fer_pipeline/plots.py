@@ -38,7 +38,9 @@ def learning_curves(history: pd.DataFrame, title: str) -> Figure:
     ax_loss.set_ylabel("cross-entropy loss (per image)")
     ax_acc.set_ylabel("accuracy (fraction)")
     ax_acc.set_ylim(0, 1)
-    ax_loss.legend(lines, [ln.get_label() for ln in lines], loc="center right", fontsize=8)
+    # Below the axes: inside, it hides the curves it explains.
+    ax_loss.legend(lines, [ln.get_label() for ln in lines], loc="upper center", bbox_to_anchor=(0.5, -0.15),
+                   ncol=4, fontsize=8, frameon=False)
     ax_loss.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig

@@ -1,0 +1,77 @@
+"""fer_pipeline.evaluate: test metrics with and without train twins, and the per-image predictions table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fer_pipeline import CLASSES, SYNTHETIC_BANNER
+from fer_pipeline import evaluate as ev
+
+# 8 test images, every class present; rows 1 and 7 have a train twin. The model gets rows 0-5 right, 6 and 7 wrong
+# (sad and surprise both called angry).
+Y_TRUE = np.array([0, 0, 1, 2, 3, 4, 5, 6])
+Y_PRED = np.array([0, 0, 1, 2, 3, 4, 0, 0])
+TWIN = np.array([False, True, False, False, False, False, False, True])
+
+
+def test_report_counts_and_label():
+    """The report carries the data label and variant, and counts all images vs. the non-twin ones."""
+    r = ev.evaluation_report(Y_TRUE, Y_PRED, TWIN, SYNTHETIC_BANNER, "baseline")
+    assert r["data"] == SYNTHETIC_BANNER and r["variant"] == "baseline"
+    assert r["test"]["images"] == 8
+    assert r["test_dedup"]["images"] == 6
+
+
+def test_report_dedup_excludes_twins():
+    """test: 6/8 right; test_dedup drops rows 1 and 7 -> 5/6 right, and surprise (only row 7) leaves the subset."""
+    r = ev.evaluation_report(Y_TRUE, Y_PRED, TWIN, "FER2013", "v")
+    assert r["test"]["accuracy"] == pytest.approx(6 / 8)
+    assert r["test_dedup"]["accuracy"] == pytest.approx(5 / 6)
+    # all data: recalls angry 2/2 ... sad 0/1, surprise 0/1 -> 5/7
+    assert r["test"]["macro_recall"] == pytest.approx(5 / 7)
+    # dedup: six images of classes 0-5, sad wrong; balanced accuracy averages the 6 classes present
+    assert r["test_dedup"]["balanced_accuracy"] == pytest.approx(5 / 6)
+
+
+def test_report_dedup_equals_full_without_twins():
+    """With no twins the deduplicated scores equal the full ones."""
+    r = ev.evaluation_report(Y_TRUE, Y_PRED, np.zeros(8, bool), "FER2013", "v")
+    assert r["test_dedup"] == r["test"]
+
+
+def test_report_per_class_on_all_images():
+    """per_class scores use all test images (supports sum to 8)."""
+    r = ev.evaluation_report(Y_TRUE, Y_PRED, TWIN, "FER2013", "v")
+    assert list(r["per_class"]) == list(CLASSES)
+    assert sum(v["support"] for v in r["per_class"].values()) == 8
+    assert r["per_class"]["angry"]["precision"] == pytest.approx(2 / 4)
+
+
+def test_predictions_table():
+    """One row per image: id, class names for actual and argmax prediction, twin flag as 0/1, p_<class> columns."""
+    probs = np.full((3, 7), 0.01)
+    probs[0, 3] = probs[1, 6] = probs[2, 0] = 0.94
+    df = ev.predictions_table(np.array(["a.jpg", "b.jpg", "c.jpg"]), np.array([3, 5, 1]), probs,
+                           np.array([False, True, False]))
+    assert list(df.columns) == ["id", "actual", "predicted", "train_twin"] + [f"p_{c}" for c in CLASSES]
+    assert df["id"].tolist() == ["a.jpg", "b.jpg", "c.jpg"]
+    assert df["actual"].tolist() == ["happy", "sad", "disgust"]
+    assert df["predicted"].tolist() == ["happy", "surprise", "angry"]
+    assert df["train_twin"].tolist() == [0, 1, 0]
+    assert df["p_happy"].tolist() == [0.94, 0.01, 0.01]
+
+
+def test_predictions_table_rounds_probabilities():
+    """Probabilities are rounded to 6 decimals."""
+    probs = np.full((1, 7), 1 / 7)
+    df = ev.predictions_table(np.array(["x"]), np.array([0]), probs, np.array([False]))
+    assert df["p_angry"].iloc[0] == 0.142857
+
+
+def test_confusion_report():
+    """confusion_report pairs the class order with the count matrix."""
+    r = ev.confusion_report(Y_TRUE, Y_PRED)
+    assert r["classes"] == list(CLASSES)
+    assert r["matrix"][0][0] == 2 and r["matrix"][6][0] == 1 and r["matrix"][5][0] == 1
+    assert sum(map(sum, r["matrix"])) == 8

@@ -1,0 +1,111 @@
+"""fer_pipeline.metrics: accuracy, macro recall/F1, per-class scores and confusion in CLASSES order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from fer_pipeline import CLASSES
+from fer_pipeline.metrics import confusion, full_report, per_class_scores, summary_scores
+
+# Every class occurs in y_true; class 5 (sad) is never predicted, one angry is called disgust,
+# the sad image is called surprise.
+Y_TRUE = np.array([0, 0, 0, 1, 2, 3, 4, 5, 6, 6])
+Y_PRED = np.array([0, 0, 1, 1, 2, 3, 4, 6, 6, 6])
+
+
+def test_confusion_hand_computed():
+    """Confusion rows are true classes, columns predicted, 7x7 in CLASSES order."""
+    assert confusion(Y_TRUE, Y_PRED) == [
+        [2, 1, 0, 0, 0, 0, 0],
+        [0, 1, 0, 0, 0, 0, 0],
+        [0, 0, 1, 0, 0, 0, 0],
+        [0, 0, 0, 1, 0, 0, 0],
+        [0, 0, 0, 0, 1, 0, 0],
+        [0, 0, 0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0, 0, 2],
+    ]
+
+
+def test_summary_hand_computed():
+    """accuracy 8/10; recalls 2/3,1,1,1,1,0,1 -> macro 17/21; F1s .8,2/3,1,1,1,0,.8 -> macro 79/105."""
+    s = summary_scores(Y_TRUE, Y_PRED)
+    assert set(s) == {"accuracy", "macro_recall", "macro_f1", "balanced_accuracy"}
+    assert s["accuracy"] == pytest.approx(0.8)
+    assert s["macro_recall"] == pytest.approx(17 / 21)
+    assert s["macro_f1"] == pytest.approx(79 / 105)
+    assert s["balanced_accuracy"] == pytest.approx(17 / 21)  # every class present: equals macro recall
+    assert all(type(v) is float for v in s.values())
+
+
+def test_per_class_hand_computed():
+    """Per-class precision/recall/F1/support by class name; a never-predicted class scores 0, not NaN."""
+    pc = per_class_scores(Y_TRUE, Y_PRED)
+    assert list(pc) == list(CLASSES)
+    expected = {  # precision, recall, f1, support
+        "angry": (1.0, 2 / 3, 0.8, 3),
+        "disgust": (0.5, 1.0, 2 / 3, 1),
+        "fear": (1.0, 1.0, 1.0, 1),
+        "happy": (1.0, 1.0, 1.0, 1),
+        "neutral": (1.0, 1.0, 1.0, 1),
+        "sad": (0.0, 0.0, 0.0, 1),
+        "surprise": (2 / 3, 1.0, 0.8, 2),
+    }
+    for c, (p, r, f, n) in expected.items():
+        assert pc[c]["precision"] == pytest.approx(p), c
+        assert pc[c]["recall"] == pytest.approx(r), c
+        assert pc[c]["f1"] == pytest.approx(f), c
+        assert pc[c]["support"] == n and type(pc[c]["support"]) is int
+
+
+def test_never_predicted_class_counts_as_zero_recall():
+    """Predicting only the majority class: macro recall = 1/7 (one class at 1, six at 0), accuracy = its share."""
+    y_true = np.array([3, 3, 3, 3, 0, 1, 2, 4, 5, 6])
+    y_pred = np.full(10, 3)
+    s = summary_scores(y_true, y_pred)
+    assert s["accuracy"] == pytest.approx(0.4)
+    assert s["macro_recall"] == pytest.approx(1 / 7)
+    assert s["macro_f1"] == pytest.approx((2 * 0.4 * 1 / 1.4) / 7)
+
+
+def test_perfect_predictions():
+    """Perfect predictions score 1 everywhere and give a diagonal confusion."""
+    y = np.arange(7).repeat(2)
+    s = summary_scores(y, y)
+    assert s == {"accuracy": 1.0, "macro_recall": 1.0, "macro_f1": 1.0, "balanced_accuracy": 1.0}
+    assert confusion(y, y) == (2 * np.eye(7, dtype=int)).tolist()
+
+
+def test_random_case_matches_sklearn_and_numpy():
+    """On random labels the scores match scikit-learn and a direct numpy computation from the confusion matrix."""
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 7, 300)
+    y_pred = np.where(rng.random(300) < 0.5, y_true, rng.integers(0, 7, 300))
+    m = np.array(confusion(y_true, y_pred))
+    assert m.sum() == 300
+    tp = np.diag(m).astype(float)
+    recall = tp / m.sum(axis=1)
+    precision = np.divide(tp, m.sum(axis=0), out=np.zeros(7), where=m.sum(axis=0) > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(7), where=(precision + recall) > 0)
+    s = summary_scores(y_true, y_pred)
+    assert s["accuracy"] == pytest.approx(tp.sum() / 300)
+    assert s["macro_recall"] == pytest.approx(recall.mean())
+    assert s["macro_f1"] == pytest.approx(f1.mean())
+    assert s["macro_recall"] == pytest.approx(skm.recall_score(y_true, y_pred, average="macro"))
+    assert s["macro_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="macro"))
+    assert s["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y_true, y_pred))
+    pc = per_class_scores(y_true, y_pred)
+    for i, c in enumerate(CLASSES):
+        assert pc[c]["recall"] == pytest.approx(recall[i])
+        assert pc[c]["precision"] == pytest.approx(precision[i])
+        assert pc[c]["support"] == int(np.sum(y_true == i))
+    np.testing.assert_array_equal(m, skm.confusion_matrix(y_true, y_pred))
+
+
+def test_full_report_combines():
+    """full_report = summary scores + per_class + confusion."""
+    r = full_report(Y_TRUE, Y_PRED)
+    assert r["accuracy"] == pytest.approx(0.8)
+    assert r["per_class"] == per_class_scores(Y_TRUE, Y_PRED)
+    assert r["confusion"] == confusion(Y_TRUE, Y_PRED)

@@ -1,0 +1,84 @@
+"""fer_pipeline.preprocess: unit scaling is x/255 exactly; standardize uses training statistics only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fer_pipeline.preprocess import normalize
+
+
+def images_and_mask():
+    """6 random uint8 images; the first 4 are training rows."""
+    images = np.random.default_rng(0).integers(0, 256, (6, 48, 48), dtype=np.uint8)
+    return images, np.array([True, True, True, True, False, False])
+
+
+def test_unit_is_divide_by_255():
+    """unit: every value is x/255 in float32 (0 -> 0, 51 -> 0.2, 255 -> 1) with stats mean 0 std 1."""
+    images = np.zeros((1, 48, 48), np.uint8)
+    images[0, 0, :3] = [0, 51, 255]
+    x, stats = normalize(images, np.array([True]), "unit")
+    assert x.dtype == np.float32 and x.shape == (1, 48, 48)
+    assert x[0, 0, 0] == 0.0 and x[0, 0, 1] == np.float32(0.2) and x[0, 0, 2] == 1.0
+    assert stats == {"mean": 0.0, "std": 1.0}
+
+
+def test_unit_all_levels():
+    """unit maps each of the 256 levels to level/255 exactly."""
+    images = np.resize(np.arange(256, dtype=np.uint8), (1, 48, 48))
+    x, _ = normalize(images, np.array([True]), "unit")
+    np.testing.assert_array_equal(x, images.astype(np.float32) / np.float32(255))
+    assert x.min() == 0.0 and x.max() == 1.0
+
+
+def test_unit_ignores_mask():
+    """unit scaling is the same whatever the train mask is."""
+    images, mask = images_and_mask()
+    a, _ = normalize(images, mask, "unit")
+    b, _ = normalize(images, ~mask, "unit")
+    np.testing.assert_array_equal(a, b)
+
+
+def test_standardize_hand_computed():
+    """standardize: mean/std of train pixels on the 0-1 scale; a quarter 1, the rest 0 -> 0.25, sqrt(0.1875)."""
+    images = np.zeros((3, 48, 48), np.uint8)
+    images[0, :24] = 255  # train image 0: top half 255; train image 1: all 0
+    images[2] = 255  # test image: all 255 (would shift the mean if it counted)
+    x, stats = normalize(images, np.array([True, True, False]), "standardize")
+    # train pixels: 1152 of 255 and 3456 of 0 -> mean 0.25, std sqrt(0.25*0.75) = 0.4330127
+    assert stats["mean"] == pytest.approx(0.25, abs=1e-12)
+    assert stats["std"] == pytest.approx(np.sqrt(0.1875), abs=1e-12)
+    assert x[1, 0, 0] == pytest.approx(-0.25 / np.sqrt(0.1875), abs=1e-6)
+    assert x[2, 0, 0] == pytest.approx(0.75 / np.sqrt(0.1875), abs=1e-6)
+
+
+def test_standardize_train_part_is_zero_mean_unit_std():
+    """After standardize the training rows have mean 0 and std 1 (float tolerance)."""
+    images, mask = images_and_mask()
+    x, stats = normalize(images, mask, "standardize")
+    assert x.dtype == np.float32
+    assert abs(float(x[mask].mean(dtype=np.float64))) < 1e-5
+    assert float(x[mask].std(dtype=np.float64)) == pytest.approx(1.0, abs=1e-5)
+    assert 0 < stats["std"] < 1 and 0 < stats["mean"] < 1
+
+
+def test_standardize_ignores_test_images():
+    """Changing test images changes neither the statistics nor the standardized training rows."""
+    images, mask = images_and_mask()
+    x1, s1 = normalize(images, mask, "standardize")
+    changed = images.copy()
+    changed[~mask] = 255
+    x2, s2 = normalize(changed, mask, "standardize")
+    assert s1 == s2
+    np.testing.assert_array_equal(x1[mask], x2[mask])
+    changed[0, 0, 0] ^= 0xFF  # a training pixel does change them
+    _, s3 = normalize(changed, mask, "standardize")
+    assert s3 != s1
+
+
+def test_unknown_mode():
+    """An unknown normalize mode is an error."""
+    images, mask = images_and_mask()
+    with pytest.raises(ValueError, match="unknown normalize mode"):
+        normalize(images, mask, "zscore")

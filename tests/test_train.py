@@ -1,0 +1,257 @@
+"""fer_pipeline.train: fit learns, is bit-reproducible, stops early on valid loss, honours max_steps; helpers."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fer_pipeline.models import build_model
+from fer_pipeline.params import load_params
+from fer_pipeline.seed import seed_everything
+from fer_pipeline.train import evaluate, fit, make_optimizer, make_scheduler, predict, resolve_device
+
+ROOT = Path(__file__).resolve().parents[1]
+PARAMS = load_params(ROOT / "params.yaml")
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True)
+def torch_state(monkeypatch):
+    """One torch thread (tiny tensors: threads only add contention); undo seed_everything's global switches after."""
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+
+
+def train_params(**changes):
+    """The repo's train params, shrunk for a unit test."""
+    base = {"batch_size": 16, "lr": 0.01, "max_epochs": 8, "patience": 3, "device": "cpu", "max_steps": 0}
+    return dataclasses.replace(PARAMS.train, **(base | changes))
+
+
+def model_params(**changes):
+    """The repo's model params with a 16-unit MLP."""
+    return dataclasses.replace(PARAMS.model, **({"family": "mlp", "hidden": (16,), "activation": "relu"} | changes))
+
+
+def separable(n_per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N,1,48,48) images where class c lights up rows 6c..6c+5, plus mild noise: linearly separable."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(7).repeat_interleave(n_per_class)
+    x = 0.1 * torch.randn(len(y), 1, 48, 48, generator=g)
+    for c in range(7):
+        x[y == c, 0, 6 * c:6 * c + 6, :] += 1.0
+    return x, y
+
+
+def data(valid_shift: int = 0) -> dict[str, torch.Tensor]:
+    """140 train and 70 valid samples; valid_shift relabels valid as (y + shift) % 7 (to make valid loss rise)."""
+    x_train, y_train = separable(20, 0)
+    x_valid, y_valid = separable(10, 1)
+    return {"x_train": x_train, "y_train": y_train, "x_valid": x_valid, "y_valid": (y_valid + valid_shift) % 7}
+
+
+def noisy_valid() -> dict[str, torch.Tensor]:
+    """data() with 30% of valid labels shifted: valid loss falls, bottoms out, then rises as the model grows sure."""
+    d = data()
+    shifted = torch.arange(len(d["y_valid"])) % 10 < 3
+    d["y_valid"] = torch.where(shifted, (d["y_valid"] + 1) % 7, d["y_valid"])
+    return d
+
+
+def run(tp, mp=None, d=None, seed: int = 0):
+    """Seed, build a model and fit it; (model, result)."""
+    gen = seed_everything(seed)
+    model = build_model(mp or model_params())
+    return model, fit(model, d or data(), tp, gen, CPU)
+
+
+def test_fit_learns_separable_data():
+    """On separable data fit lowers the valid loss well below the untrained model's and reaches >= 95% accuracy."""
+    d = data()
+    seed_everything(0)
+    untrained = evaluate(build_model(model_params()), d["x_valid"], d["y_valid"], CPU)["loss"]
+    _, result = run(train_params(), d=d)
+    assert result.best_valid["loss"] < 0.25 * untrained
+    assert result.best_valid["accuracy"] >= 0.95
+    assert result.history[-1]["train/accuracy"] >= 0.95
+    assert [h["epoch"] for h in result.history] == list(range(1, result.epochs_run + 1))
+
+
+def test_same_seed_bit_identical():
+    """Two fits with the same seed give bit-identical weights and identical histories; another seed differs."""
+    m1, r1 = run(train_params(max_epochs=3))
+    m2, r2 = run(train_params(max_epochs=3))
+    s1, s2 = m1.state_dict(), m2.state_dict()
+    assert set(s1) == set(s2)
+    for k in s1:
+        assert torch.equal(s1[k], s2[k]), k
+    assert r1.history == r2.history
+    m3, _ = run(train_params(max_epochs=3), seed=1)
+    assert not torch.equal(m3.state_dict()["1.weight"], s1["1.weight"])
+
+
+def test_early_stopping_on_rising_valid_loss():
+    """When valid loss rises (valid labels shifted), fit stops `patience` epochs after the best, which is the argmin."""
+    model, result = run(train_params(patience=1, max_epochs=20), d=data(valid_shift=1))
+    losses = [h["valid/loss"] for h in result.history]
+    assert result.epochs_run < 20
+    assert result.epochs_run == len(result.history)
+    assert result.best_epoch == int(np.argmin(losses)) + 1
+    assert result.epochs_run == result.best_epoch + 1
+    assert result.best_valid["loss"] == min(losses)
+
+
+def test_early_stopping_after_a_minimum():
+    """Valid loss that falls then rises: best_epoch is its argmin (past epoch 1), training stops `patience` later."""
+    _, result = run(train_params(patience=2, max_epochs=30, lr=3e-4), d=noisy_valid())
+    losses = [h["valid/loss"] for h in result.history]
+    assert result.best_epoch > 1
+    assert result.best_epoch == int(np.argmin(losses)) + 1
+    assert result.epochs_run == result.best_epoch + 2 < 30
+
+
+def test_best_weights_restored():
+    """After fit the model holds the best epoch's weights, and evaluating it gives the best valid loss."""
+    d = noisy_valid()
+    model, result = run(train_params(patience=2, max_epochs=30, lr=3e-4), d=d)
+    assert 1 < result.best_epoch < result.epochs_run  # the last epoch was not the best
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, result.best_state["model"][k]), k
+    assert evaluate(model, d["x_valid"], d["y_valid"], CPU)["loss"] == pytest.approx(result.best_valid["loss"])
+    assert result.best_state["scheduler"] is None and "state" in result.best_state["optimizer"]
+
+
+def test_max_steps_caps_total_steps():
+    """max_steps=12 with 9 batches per epoch (140/16) stops after 12 optimizer steps, in epoch 2."""
+    _, result = run(train_params(max_steps=12, max_epochs=10, patience=10))
+    assert result.steps == 12
+    assert result.epochs_run == 2
+
+
+def test_max_steps_within_first_epoch():
+    """max_steps smaller than one epoch stops inside epoch 1."""
+    _, result = run(train_params(max_steps=4, max_epochs=10))
+    assert result.steps == 4 and result.epochs_run == 1 and result.best_epoch == 1
+
+
+def test_steps_without_cap():
+    """Without max_steps each epoch takes ceil(140/16) = 9 steps."""
+    _, result = run(train_params(max_epochs=2, patience=5))
+    assert result.epochs_run == 2 and result.steps == 18
+
+
+def test_on_epoch_callback_and_step_schedule():
+    """on_epoch sees every epoch's row; the step scheduler (max_epochs 3 -> step 1, gamma 0.1) divides lr by 10."""
+    seen = []
+    gen = seed_everything(0)
+    tp = train_params(max_epochs=3, patience=5, scheduler="step")
+    result = fit(build_model(model_params()), data(), tp, gen, CPU, on_epoch=lambda e, row: seen.append((e, row)))
+    assert [e for e, _ in seen] == [1, 2, 3]
+    assert [row["lr"] for _, row in seen] == pytest.approx([0.01, 0.001, 0.0001])
+    keys = {"train/loss", "train/accuracy", "valid/loss", "valid/accuracy", "valid/macro_recall", "lr"}
+    assert keys <= set(seen[0][1])
+    assert result.best_state["scheduler"] is not None
+
+
+def test_plateau_scheduler_runs():
+    """fit steps ReduceLROnPlateau with the valid loss (no error, lr never grows)."""
+    _, result = run(train_params(max_epochs=4, patience=10, scheduler="plateau"), d=data(valid_shift=1))
+    lrs = [h["lr"] for h in result.history]
+    assert lrs[0] == 0.01 and all(a >= b for a, b in zip(lrs, lrs[1:], strict=False))
+    assert lrs[-1] < 0.01  # valid loss kept rising, so the lr was cut
+
+
+def test_predict_probabilities():
+    """predict returns (N,7) logits and softmax probabilities summing to 1, in eval mode."""
+    torch.manual_seed(0)
+    model = build_model(model_params(dropout=0.5)).train()
+    x, _ = separable(2, 0)
+    logits, probs = predict(model, x, CPU)
+    assert not model.training
+    assert logits.shape == probs.shape == (14, 7)
+    assert torch.allclose(probs.sum(1), torch.ones(14), atol=1e-6)
+    logits2, _ = predict(model, x, CPU)
+    assert torch.equal(logits, logits2)  # eval mode: dropout off
+
+
+def test_resolve_device_auto_cpu(monkeypatch):
+    """auto gives cpu when neither cuda nor mps is available."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+
+
+def test_resolve_device_auto_prefers_cuda(monkeypatch):
+    """auto gives cuda when it is available (before mps)."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("cuda")
+
+
+def test_resolve_device_auto_mps(monkeypatch):
+    """auto gives mps when cuda is absent and mps is available."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("mps")
+
+
+@pytest.mark.skipif(torch.cuda.is_available() or torch.backends.mps.is_available(), reason="accelerator present")
+def test_resolve_device_auto_here():
+    """On this CPU-only machine auto resolves to cpu."""
+    assert resolve_device("auto") == torch.device("cpu")
+
+
+def test_resolve_device_explicit():
+    """An explicit device name is taken as is."""
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("cuda") == torch.device("cuda")
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW),
+     ("rmsprop", torch.optim.RMSprop)],
+)
+def test_make_optimizer_class(name, cls):
+    """make_optimizer returns the class named by train.optimizer with train.lr and weight_decay."""
+    model = build_model(model_params())
+    opt = make_optimizer(model, train_params(optimizer=name, lr=0.05, weight_decay=0.001))
+    assert type(opt) is cls
+    group = opt.param_groups[0]
+    assert group["lr"] == 0.05 and group["weight_decay"] == 0.001
+    assert sum(len(g["params"]) for g in opt.param_groups) == len(list(model.parameters()))
+
+
+def test_sgd_momentum_and_nesterov():
+    """sgd uses train.momentum, with Nesterov only when momentum > 0; rmsprop uses momentum too."""
+    model = build_model(model_params())
+    g = make_optimizer(model, train_params(optimizer="sgd", momentum=0.9)).param_groups[0]
+    assert g["momentum"] == 0.9 and g["nesterov"] is True
+    g = make_optimizer(model, train_params(optimizer="sgd", momentum=0.0)).param_groups[0]
+    assert g["momentum"] == 0.0 and g["nesterov"] is False
+    g = make_optimizer(model, train_params(optimizer="rmsprop", momentum=0.5)).param_groups[0]
+    assert g["momentum"] == 0.5
+
+
+def test_make_scheduler_per_name():
+    """none -> None; cosine over max_epochs; step x0.1 every max_epochs//3 epochs; plateau halves after 1 bad epoch."""
+    opt = make_optimizer(build_model(model_params()), train_params())
+    assert make_scheduler(opt, train_params(scheduler="none")) is None
+    cos = make_scheduler(opt, train_params(scheduler="cosine", max_epochs=30))
+    assert isinstance(cos, torch.optim.lr_scheduler.CosineAnnealingLR) and cos.T_max == 30
+    step = make_scheduler(opt, train_params(scheduler="step", max_epochs=30))
+    assert isinstance(step, torch.optim.lr_scheduler.StepLR) and step.step_size == 10 and step.gamma == 0.1
+    assert make_scheduler(opt, train_params(scheduler="step", max_epochs=2)).step_size == 1
+    plateau = make_scheduler(opt, train_params(scheduler="plateau"))
+    assert isinstance(plateau, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    assert plateau.factor == 0.5 and plateau.patience == 1
