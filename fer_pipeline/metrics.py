@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from sklearn import metrics as skm
 
@@ -36,11 +34,3 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> list[list[int]]:
     """Confusion matrix counts, rows = true class, columns = predicted, in CLASSES order."""
     return skm.confusion_matrix(y_true, y_pred, labels=LABELS).tolist()
 
-
-def full_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
-    """Summary scores, per-class scores and the confusion matrix together."""
-    return {
-        **summary_scores(y_true, y_pred),
-        "per_class": per_class_scores(y_true, y_pred),
-        "confusion": confusion(y_true, y_pred),
-    }

@@ -44,6 +44,11 @@ def predictions_file(variant: str) -> Path:
     return Path("data/evaluate") / variant / "predictions.csv"
 
 
+def report_file(variant: str) -> Path:
+    """Per-class scores and confusion matrix of a variant."""
+    return Path("data/evaluate") / variant / "report.json"
+
+
 def plot_dir(variant: str) -> Path:
     """Figures of one variant."""
     return Path("plots") / variant

@@ -5,7 +5,7 @@ import numpy as np
 from fer_pipeline import cli, paths
 from fer_pipeline.checkpoint import load_model
 from fer_pipeline.dataset import load_dataset
-from fer_pipeline.evaluate import confusion_report, predictions_table, test_report
+from fer_pipeline.evaluate import detail_report, evaluation_report, predictions_table
 from fer_pipeline.fetch import data_label
 from fer_pipeline.io import atomic_path, write_json
 from fer_pipeline.tensors import load_split_tensors
@@ -24,11 +24,10 @@ def main() -> None:
     _, probs = predict(model.to(device), data["x_test"], device)
     y_true, y_pred = data["y_test"].numpy(), probs.argmax(1).numpy()
     label = data_label()
-    report = test_report(y_true, y_pred, twin, label, args.variant)
-    pred_dir = paths.predictions_file(args.variant).parent
+    report = evaluation_report(y_true, y_pred, twin, label)
     with atomic_path(paths.predictions_file(args.variant)) as tmp:
         predictions_table(ids, y_true, probs.numpy(), twin).to_csv(tmp, index=False)
-    write_json(pred_dir / "confusion.json", confusion_report(y_true, y_pred))
+    write_json(paths.report_file(args.variant), detail_report(y_true, y_pred))
     write_json(paths.eval_file(args.variant), report)
     t = report["test"]
     print(f"evaluate {args.variant} [{label}]: test accuracy {t['accuracy']:.4f}, macro recall {t['macro_recall']:.4f}, "

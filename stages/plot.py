@@ -17,7 +17,7 @@ def main() -> None:
     label, v = data_label(), args.variant
     out = paths.plot_dir(v)
     save_figure(learning_curves(read_history(v), f"{v}: loss and accuracy per epoch [{label}]"), out / "curves.png")
-    cm = read_json(paths.predictions_file(v).parent / "confusion.json")["matrix"]
+    cm = read_json(paths.report_file(v))["confusion"]
     save_figure(confusion_figure(np.asarray(cm), f"{v}: test confusion, row-normalized [{label}]"), out / "confusion.png")
     preds = pd.read_csv(paths.predictions_file(v)).head(params.plot.grid_images)
     test_idx = np.load(paths.SPLIT)["test"][: len(preds)]

@@ -16,16 +16,16 @@ TWIN = np.array([False, True, False, False, False, False, False, True])
 
 
 def test_report_counts_and_label():
-    """The report carries the data label and variant, and counts all images vs. the non-twin ones."""
-    r = ev.evaluation_report(Y_TRUE, Y_PRED, TWIN, SYNTHETIC_BANNER, "baseline")
-    assert r["data"] == SYNTHETIC_BANNER and r["variant"] == "baseline"
+    """The report carries the data label, and counts all images vs. the non-twin ones."""
+    r = ev.evaluation_report(Y_TRUE, Y_PRED, TWIN, SYNTHETIC_BANNER)
+    assert r["data"] == SYNTHETIC_BANNER
     assert r["test"]["images"] == 8
     assert r["test_dedup"]["images"] == 6
 
 
 def test_report_dedup_excludes_twins():
     """test: 6/8 right; test_dedup drops rows 1 and 7 -> 5/6 right, and surprise (only row 7) leaves the subset."""
-    r = ev.evaluation_report(Y_TRUE, Y_PRED, TWIN, "FER2013", "v")
+    r = ev.evaluation_report(Y_TRUE, Y_PRED, TWIN, "FER2013")
     assert r["test"]["accuracy"] == pytest.approx(6 / 8)
     assert r["test_dedup"]["accuracy"] == pytest.approx(5 / 6)
     # all data: recalls angry 2/2 ... sad 0/1, surprise 0/1 -> 5/7
@@ -36,13 +36,20 @@ def test_report_dedup_excludes_twins():
 
 def test_report_dedup_equals_full_without_twins():
     """With no twins the deduplicated scores equal the full ones."""
-    r = ev.evaluation_report(Y_TRUE, Y_PRED, np.zeros(8, bool), "FER2013", "v")
+    r = ev.evaluation_report(Y_TRUE, Y_PRED, np.zeros(8, bool), "FER2013")
     assert r["test_dedup"] == r["test"]
 
 
-def test_report_per_class_on_all_images():
-    """per_class scores use all test images (supports sum to 8)."""
-    r = ev.evaluation_report(Y_TRUE, Y_PRED, TWIN, "FER2013", "v")
+def test_report_recall_per_class_on_all_images():
+    """The metrics file's per-class recall uses all test images: angry 2/2, sad 0/1, surprise 0/1."""
+    r = ev.evaluation_report(Y_TRUE, Y_PRED, TWIN, "FER2013")
+    assert list(r["recall"]) == list(CLASSES)
+    assert r["recall"]["angry"] == 1.0 and r["recall"]["sad"] == 0.0 and r["recall"]["surprise"] == 0.0
+
+
+def test_detail_report_per_class_on_all_images():
+    """The detail report's per-class scores use all test images (supports sum to 8); angry precision 2/4."""
+    r = ev.detail_report(Y_TRUE, Y_PRED)
     assert list(r["per_class"]) == list(CLASSES)
     assert sum(v["support"] for v in r["per_class"].values()) == 8
     assert r["per_class"]["angry"]["precision"] == pytest.approx(2 / 4)
@@ -69,9 +76,9 @@ def test_predictions_table_rounds_probabilities():
     assert df["p_angry"].iloc[0] == 0.142857
 
 
-def test_confusion_report():
-    """confusion_report pairs the class order with the count matrix."""
-    r = ev.confusion_report(Y_TRUE, Y_PRED)
+def test_detail_report_confusion():
+    """detail_report pairs the class order with the count matrix (rows true, columns predicted)."""
+    r = ev.detail_report(Y_TRUE, Y_PRED)
     assert r["classes"] == list(CLASSES)
-    assert r["matrix"][0][0] == 2 and r["matrix"][6][0] == 1 and r["matrix"][5][0] == 1
-    assert sum(map(sum, r["matrix"])) == 8
+    assert r["confusion"][0][0] == 2 and r["confusion"][6][0] == 1 and r["confusion"][5][0] == 1
+    assert sum(map(sum, r["confusion"])) == 8

@@ -7,7 +7,7 @@ import pytest
 from sklearn import metrics as skm
 
 from fer_pipeline import CLASSES
-from fer_pipeline.metrics import confusion, full_report, per_class_scores, summary_scores
+from fer_pipeline.metrics import confusion, per_class_scores, summary_scores
 
 # Every class occurs in y_true; class 5 (sad) is never predicted, one angry is called disgust,
 # the sad image is called surprise.
@@ -102,10 +102,3 @@ def test_random_case_matches_sklearn_and_numpy():
         assert pc[c]["support"] == int(np.sum(y_true == i))
     np.testing.assert_array_equal(m, skm.confusion_matrix(y_true, y_pred))
 
-
-def test_full_report_combines():
-    """full_report = summary scores + per_class + confusion."""
-    r = full_report(Y_TRUE, Y_PRED)
-    assert r["accuracy"] == pytest.approx(0.8)
-    assert r["per_class"] == per_class_scores(Y_TRUE, Y_PRED)
-    assert r["confusion"] == confusion(Y_TRUE, Y_PRED)

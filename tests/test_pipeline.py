@@ -89,7 +89,7 @@ def test_repro_writes_every_output_and_is_up_to_date(project: Path) -> None:
     for v in VARIANTS:
         expected += [f"data/train/{v}/model.pt", f"data/train/{v}/run.json", f"metrics/train/{v}/metrics.json",
                      f"metrics/evaluate/{v}.json", f"data/evaluate/{v}/predictions.csv",
-                     f"data/evaluate/{v}/confusion.json", f"plots/{v}/curves.png", f"plots/{v}/grid.png",
+                     f"data/evaluate/{v}/report.json", f"plots/{v}/curves.png", f"plots/{v}/grid.png",
                      f"plots/{v}/confusion.png"]
     missing = [p for p in expected if not (project / p).is_file()]
     assert not missing
