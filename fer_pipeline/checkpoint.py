@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,12 @@ def save_checkpoint(
         "args": args,
         "classes": list(CLASSES),
     }
+    # Serialize in memory: torch names the zip's inner folder after the file, and the temp file's
+    # random name would make two identical checkpoints differ byte for byte.
+    buf = io.BytesIO()
+    torch.save(state, buf)
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        tmp.write_bytes(buf.getvalue())
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -37,12 +43,16 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise FerError(f"{path}: checkpoint not found; run `dvc repro` to train it")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols on its way to refusing a file
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
     # Garbage bytes make the weights-only unpickler fail in many ways (KeyError, IndexError, struct.error...):
     # whatever torch.load raises, the file is not a loadable checkpoint.
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise FerError(f"{path}: not a loadable checkpoint ({first[:160]}); retrain it with `dvc repro`") from None
+        raise FerError(
+            f"{path}: not a loadable checkpoint ({type(e).__name__}: not a torch file, truncated, or holding objects "
+            "beyond tensors and plain data, which are never unpickled); retrain it with `dvc repro`"
+        ) from None
     if not isinstance(ckpt, dict) or not {"model", "args", "classes"} <= set(ckpt):
         raise FerError(f"{path}: not a checkpoint of this project (no model/args/classes); retrain it")
     if list(ckpt["classes"]) != list(CLASSES):

@@ -183,3 +183,11 @@ def test_checkpoint_without_settings_or_weights(tmp_path, state):
     torch.save(state, path)
     with pytest.raises(FerError, match=r"model\.pt: checkpoint lacks its model settings or weights"):
         load_model(path)
+
+
+def test_same_state_gives_identical_bytes(tmp_path):
+    """Saving the same state twice (to different names) gives byte-identical files, so DVC sees no change."""
+    weights = build_model(model_params()).state_dict()
+    save_checkpoint(tmp_path / "a.pt", weights, None, None, 1, {"model": to_dict(model_params())})
+    save_checkpoint(tmp_path / "b.pt", weights, None, None, 1, {"model": to_dict(model_params())})
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
