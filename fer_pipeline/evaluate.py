@@ -11,15 +11,32 @@ from fer_pipeline import CLASSES
 from fer_pipeline.metrics import confusion, per_class_scores, summary_scores
 
 
-def evaluation_report(y_true: np.ndarray, y_pred: np.ndarray, twin: np.ndarray, label: str) -> dict[str, Any]:
-    """The metrics file: scores on the whole test split, without train twins, and recall per class."""
+def evaluation_report(
+    y_true: np.ndarray, y_pred: np.ndarray, twin: np.ndarray, label: str, audit: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The metrics file: scores on the whole test split, without train twins, recall per class, audit facts."""
     keep = ~twin
     # Kept short on purpose: `dvc metrics show/diff` prints one column per key.
-    return {
+    report = {
         "data": label,
         "test": summary_scores(y_true, y_pred) | {"images": int(len(y_true))},
         "test_dedup": summary_scores(y_true[keep], y_pred[keep]) | {"images": int(keep.sum())},
         "recall": {c: s["recall"] for c, s in per_class_scores(y_true, y_pred).items()},
+    }
+    if audit is not None:
+        report["audit"] = audit
+    return report
+
+
+def audit_record(manifest: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """What produced a result: data sha256, git commit, torch version, device and threads of its training run."""
+    return {
+        "data_sha256": manifest["sha256"] or manifest["source"],
+        "git_commit": run["git_commit"],
+        "git_dirty": run["git_dirty"],
+        "torch": run["versions"]["torch"],
+        "device": run["device"],
+        "torch_threads": run["torch_threads"],
     }
 
 

@@ -19,8 +19,18 @@ def git_commit() -> str | None:
         return None
 
 
+def git_dirty() -> bool | None:
+    """Whether tracked files other than dvc.lock and params.yaml (recorded on their own) differ from the commit."""
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!dvc.lock", ":!params.yaml"],
+                             capture_output=True, text=True, check=True, timeout=10)
+        return bool(out.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def run_record(device: torch.device) -> dict[str, Any]:
-    """Device, torch thread count, python and library versions, and the git commit."""
+    """Device, torch thread count, python and library versions, the git commit and whether the code differed from it."""
     return {
         "device": str(device),
         "torch_threads": torch.get_num_threads(),
@@ -28,4 +38,5 @@ def run_record(device: torch.device) -> dict[str, Any]:
         "machine": platform.machine(),
         "versions": {p: version(p) for p in ("torch", "numpy", "scikit-learn", "dvc", "dvclive")},
         "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
     }

@@ -5,9 +5,9 @@ import numpy as np
 from fer_pipeline import cli, paths
 from fer_pipeline.checkpoint import load_model
 from fer_pipeline.dataset import load_dataset
-from fer_pipeline.evaluate import detail_report, evaluation_report, predictions_table
+from fer_pipeline.evaluate import audit_record, detail_report, evaluation_report, predictions_table
 from fer_pipeline.fetch import data_label
-from fer_pipeline.io import atomic_path, write_json
+from fer_pipeline.io import atomic_path, read_json, write_json
 from fer_pipeline.tensors import load_split_tensors
 from fer_pipeline.train import predict, resolve_device
 
@@ -23,8 +23,10 @@ def main() -> None:
     ids = load_dataset(paths.DATASET).ids[test_idx]
     _, probs = predict(model.to(device), data["x_test"], device)
     y_true, y_pred = data["y_test"].numpy(), probs.argmax(1).numpy()
-    label = data_label()
-    report = evaluation_report(y_true, y_pred, twin, label)
+    manifest = read_json(paths.MANIFEST)
+    label = data_label(manifest)
+    audit = audit_record(manifest, read_json(paths.run_file(args.variant)))
+    report = evaluation_report(y_true, y_pred, twin, label, audit)
     with atomic_path(paths.predictions_file(args.variant)) as tmp:
         predictions_table(ids, y_true, probs.numpy(), twin).to_csv(tmp, index=False)
     write_json(paths.report_file(args.variant), detail_report(y_true, y_pred))

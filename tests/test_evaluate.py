@@ -82,3 +82,13 @@ def test_detail_report_confusion():
     assert r["classes"] == list(CLASSES)
     assert r["confusion"][0][0] == 2 and r["confusion"][6][0] == 1 and r["confusion"][5][0] == 1
     assert sum(map(sum, r["confusion"])) == 8
+
+
+def test_audit_record_and_report():
+    """The audit block names the data sha256 (or the synthetic source), commit, torch, device and threads."""
+    run = {"git_commit": "abc", "git_dirty": False, "versions": {"torch": "2.14.1"}, "device": "cpu", "torch_threads": 2,
+           "wall_time_s": 9.9}
+    audit = ev.audit_record({"sha256": "f00", "source": "archive"}, run)
+    assert audit == {"data_sha256": "f00", "git_commit": "abc", "git_dirty": False, "torch": "2.14.1", "device": "cpu", "torch_threads": 2}
+    assert ev.audit_record({"sha256": None, "source": "synthetic"}, run)["data_sha256"] == "synthetic"
+    assert ev.evaluation_report(Y_TRUE, Y_PRED, TWIN, "FER2013", audit)["audit"] == audit
