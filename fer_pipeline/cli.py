@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 from fer_pipeline import FerError
 from fer_pipeline.params import Params, load_params, parse_override
@@ -28,9 +30,21 @@ def stage_params(args: argparse.Namespace) -> Params:
 
 
 def run(main: Callable[[], None]) -> None:
-    """Run a stage's main(); a FerError becomes one line on stderr and exit status 2."""
+    """Run a stage's main(); a FerError, a full disk or exhausted memory becomes one line on stderr and exit 2."""
     try:
         main()
     except FerError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        fail(str(e))
+    except MemoryError:
+        fail("out of memory; lower train.batch_size (or free memory) and rerun `dvc repro`: earlier stages' outputs are intact")
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            fail(f"{where}disk full; free space and rerun `dvc repro`: no partial output was kept, earlier stages' outputs are intact")
+        fail(f"{where}{e.strerror or e}; check the path and its permissions, then rerun")
+
+
+def fail(message: str) -> NoReturn:
+    """Print `error: <message>` as one line on stderr and exit with status 2."""
+    print("error: " + " ".join(message.split()), file=sys.stderr)
+    sys.exit(2)

@@ -37,7 +37,7 @@ class SyntheticParams:
 @dataclass(frozen=True)
 class DataParams:
     source: Literal["auto", "archive", "folder", "csv", "kaggle", "synthetic"]
-    path: str
+    path: str = _check(lambda v: v.strip() != "", "a non-empty path (data/raw by default)")
     synthetic: SyntheticParams
 
 

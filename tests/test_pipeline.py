@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -58,10 +61,8 @@ def ran(output: str) -> set[str]:
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A git+DVC copy of this repo whose params are shrunk to a tiny synthetic run, after `dvc repro`."""
-    dst = tmp_path_factory.mktemp("project")
+def tiny_copy(dst: Path) -> Path:
+    """A git+DVC copy of this repo in dst whose params are shrunk to a tiny synthetic run."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
                            text=True, check=True).stdout.split()
     for rel in files:
@@ -76,6 +77,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sh(dst, "git", "init", "-q")
     sh(dst, "git", "add", "-A")
     sh(dst, "git", "commit", "-qm", "tiny copy")
+    return dst
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny copy after one uninterrupted `dvc repro`."""
+    dst = tiny_copy(tmp_path_factory.mktemp("project"))
     out = sh(dst, "dvc", "repro")
     assert "SYNTHETIC" in out  # the fetch stage warns loudly that it generated the data
     return dst
@@ -137,6 +145,59 @@ def test_param_change_marks_exactly_its_stages(project: Path, key: str, value: o
     finally:
         (project / "params.yaml").write_text(original)
     assert stale(project) == set()
+
+
+def scores(project: Path, variant: str) -> dict:
+    """The numeric sections of a variant's metrics file (the audit block names the repo's own commit)."""
+    m = json.loads((project / f"metrics/evaluate/{variant}.json").read_text())
+    return {k: m[k] for k in ("test", "test_dedup", "recall")}
+
+
+def test_killed_repro_resumes_to_the_same_metrics(project: Path, tmp_path: Path) -> None:
+    """SIGKILL in the middle of a train stage, then `dvc repro` again: it completes with the uninterrupted metrics."""
+    copy = tiny_copy(tmp_path / "killed")
+    proc = subprocess.Popen(["dvc", "repro"], cwd=copy, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    first_epoch = copy / "metrics/train/baseline/metrics.json"  # DVCLive writes it after each epoch
+    deadline = time.monotonic() + 300
+    while not first_epoch.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "dvc repro ended before the train stage could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (copy / "data/train/baseline/model.pt").exists()  # killed before the checkpoint was written
+    sh(copy, "dvc", "repro")
+    assert stale(copy) == set()
+    for v in VARIANTS:
+        assert scores(copy, v) == scores(project, v)
+
+
+def test_run_cache_restores_without_retraining(project: Path) -> None:
+    """After switching a param to a new value and back, `dvc repro` restores the outputs without retraining."""
+    original = (project / "params.yaml").read_text()
+    before = (project / "data/train/baseline/model.pt").read_bytes()
+    set_param(project, "train.lr", 0.005)
+    assert ran(sh(project, "dvc", "repro", "train")) == {"train"}
+    assert (project / "data/train/baseline/model.pt").read_bytes() != before
+    (project / "params.yaml").write_text(original)
+    out = sh(project, "dvc", "repro", "train")
+    assert ran(out) == set() and "Stage 'train' is cached - skipping run, checking out outputs" in out
+    assert (project / "data/train/baseline/model.pt").read_bytes() == before
+    sh(project, "dvc", "repro")  # evaluate and the rest see their inputs back and restore likewise
+    assert stale(project) == set()
+
+
+def test_forced_rerun_is_bit_identical(project: Path) -> None:
+    """Two full `dvc repro --force` runs give byte-identical weights, predictions, metrics and training logs."""
+    def digests() -> dict[str, str]:
+        files = [f"data/train/{v}/model.pt" for v in VARIANTS] + [f"data/evaluate/{v}/predictions.csv" for v in VARIANTS]
+        files += [f"metrics/evaluate/{v}.json" for v in VARIANTS] + ["data/fetch/dataset.npz", "data/split/indices.npz"]
+        files += [p.relative_to(project).as_posix() for p in sorted((project / "metrics/train").rglob("*.tsv"))]
+        return {f: hashlib.sha256((project / f).read_bytes()).hexdigest() for f in files}
+
+    first = digests()
+    sh(project, "dvc", "repro", "--force")
+    assert digests() == first
 
 
 def test_exp_run_reruns_only_baseline_and_metrics_diff_shows_it(project: Path) -> None:

@@ -1,0 +1,276 @@
+"""The bad-input catalogue: every case runs a real stage script and must end in one `error:` line
+naming the file or key, exit status 2, and no output written or left behind."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from .builders import CSV_ROWS, jpeg, tree, write_csv, write_tree, write_zip
+from .conftest import ROOT
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: how to make it (returns params overrides), which stage meets it, what it must say."""
+
+    name: str
+    make: Callable[[Path], dict[str, object]]
+    message: str  # regex the one error line must match
+    stage: str = "fetch"
+    args: tuple[str, ...] = ()
+
+
+def archive(files: dict[str, bytes], infos=()) -> Callable[[Path], dict[str, object]]:
+    """A case maker writing bad.zip with these members."""
+    def make(tmp: Path) -> dict[str, object]:
+        write_zip(tmp / "bad.zip", files, infos)
+        return {"data.source": "archive", "data.path": "bad.zip"}
+    return make
+
+
+def raw_file(name: str, data: bytes, source: str) -> Callable[[Path], dict[str, object]]:
+    """A case maker writing one file as the data source."""
+    def make(tmp: Path) -> dict[str, object]:
+        (tmp / name).write_bytes(data)
+        return {"data.source": source, "data.path": name}
+    return make
+
+
+def csv_file(rows=None, pixel_rows=None, header: str | None = None) -> Callable[[Path], dict[str, object]]:
+    """A case maker writing a small fer2013.csv (optionally with another header line)."""
+    def make(tmp: Path) -> dict[str, object]:
+        path = write_csv(tmp / "fer2013.csv", rows, pixel_rows)
+        if header is not None:
+            lines = path.read_text().splitlines()
+            path.write_text("\n".join([header, *lines[1:]]) + "\n")
+        return {"data.source": "csv", "data.path": "fer2013.csv"}
+    return make
+
+
+def folder(files: dict[str, bytes]) -> Callable[[Path], dict[str, object]]:
+    """A case maker writing an extracted tree."""
+    def make(tmp: Path) -> dict[str, object]:
+        write_tree(tmp / "tree", files)
+        (tmp / "tree").mkdir(exist_ok=True)
+        return {"data.source": "folder", "data.path": "tree"}
+    return make
+
+
+def params_only(**overrides: object) -> Callable[[Path], dict[str, object]]:
+    """A case maker that only changes params."""
+    return lambda tmp: dict(overrides)
+
+
+def truncated_zip(tmp: Path) -> dict[str, object]:
+    """A valid archive cut in half, as an interrupted download leaves it."""
+    data = write_zip(tmp / "full.zip", tree()).read_bytes()
+    (tmp / "full.zip").unlink()
+    (tmp / "bad.zip").write_bytes(data[: len(data) // 2])
+    return {"data.source": "archive", "data.path": "bad.zip"}
+
+
+def zip_info(name: str, symlink: bool = False) -> zipfile.ZipInfo:
+    """A hand-made member header (names that zipfile.writestr would not produce on its own)."""
+    info = zipfile.ZipInfo(name)
+    if symlink:
+        info.external_attr = 0o120777 << 16
+    return info
+
+
+def without(files: dict[str, bytes], prefix: str) -> dict[str, bytes]:
+    """The tree minus members under prefix."""
+    return {k: v for k, v in files.items() if not k.startswith(prefix)}
+
+
+PIXELS_BAD_LENGTH = [" ".join(["1"] * 100)] + [" ".join(["1"] * 2304)] * (len(CSV_ROWS) - 1)
+PIXELS_OUT_OF_RANGE = [" ".join(["300"] * 2304)] * len(CSV_ROWS)
+
+DATA_CASES = [
+    Case("zip-not-a-zip", raw_file("bad.zip", os.urandom(2048), "archive"), r"bad\.zip: not a readable zip"),
+    Case("zip-truncated", truncated_zip, r"bad\.zip.*(not a readable zip|corrupt)"),
+    Case("member-not-jpeg", archive(tree() | {"train/angry/notes.jpg": b"plain text, not an image"}),
+         r"bad\.zip:train/angry/notes\.jpg: cannot decode image"),
+    Case("member-not-48x48", archive(tree() | {"train/fear/big.jpg": jpeg(size=(64, 64))}),
+         r"bad\.zip:train/fear/big\.jpg: image is 64x64, expected 48x48"),
+    Case("member-rgb", archive(tree() | {"train/sad/rgb.jpg": jpeg(mode="RGB")}),
+         r"bad\.zip:train/sad/rgb\.jpg: image mode RGB, expected 8-bit grayscale"),
+    Case("member-other-suffix", archive(tree() | {"train/sad/readme.txt": b"x"}), r"'train/sad/readme\.txt' is not a \.jpg"),
+    Case("unknown-class", archive(tree() | {"train/contempt/x.jpg": jpeg()}), r"unknown class folder 'contempt'"),
+    Case("missing-class", archive(without(tree(), "train/disgust/")), r"bad\.zip: class 'disgust' has no training images"),
+    Case("split-without-images", archive(without(tree(), "test/")), r"bad\.zip: split 'test' has no images"),
+    Case("unexpected-layout", archive(tree() | {"train/happy/extra/x.jpg": jpeg()}), r"unexpected member 'train/happy/extra/x\.jpg'"),
+    Case("path-escapes-dotdot", archive(tree(), [(zip_info("../evil.jpg"), jpeg())]), r"unsafe member path '\.\./evil\.jpg'"),
+    Case("path-absolute", archive(tree(), [(zip_info("/tmp/evil.jpg"), jpeg())]), r"unsafe member path '/tmp/evil\.jpg'"),
+    Case("member-symlink", archive(tree(), [(zip_info("train/happy/link.jpg", symlink=True), b"/etc/passwd")]),
+         r"'train/happy/link\.jpg' is a symbolic link"),
+    Case("folder-empty", folder({}), r"tree: no images found"),
+    Case("folder-unknown-class", folder(tree() | {"test/smirk/x.jpg": jpeg()}), r"tree/test/smirk: unknown class folder"),
+    Case("path-missing", params_only(**{"data.source": "archive", "data.path": "nowhere/archive.zip"}),
+         r"data\.path: nowhere/archive\.zip does not exist"),
+    Case("path-empty", params_only(**{"data.path": ""}), r"key 'data\.path' is ''; expected a non-empty path"),
+    Case("csv-missing-column", csv_file(header="emotion,pixels"), r"fer2013\.csv: missing column 'Usage'"),
+    Case("csv-pixel-count", csv_file(pixel_rows=PIXELS_BAD_LENGTH), r"fer2013\.csv: row 2: pixels has 100 values, expected 2304"),
+    Case("csv-pixel-range", csv_file(pixel_rows=PIXELS_OUT_OF_RANGE), r"fer2013\.csv: row 2: pixel values must be in 0-255"),
+    Case("csv-unknown-emotion", csv_file(rows=[*CSV_ROWS[:-1], (9, "PrivateTest")]), r"fer2013\.csv: row 10: unknown emotion index 9"),
+    Case("csv-unknown-usage", csv_file(rows=[*CSV_ROWS[:-1], (6, "Validation")]), r"fer2013\.csv: row 10: unknown Usage 'Validation'"),
+]
+
+PARAM_CASES = [
+    Case("param-unknown-key", params_only(**{"train.batchsize": 32}),
+         r"params\.yaml: unknown key 'train\.batchsize'; allowed keys here: batch_size"),
+    Case("param-wrong-type", params_only(**{"train.batch_size": "32"}), r"key 'train\.batch_size' is '32'; expected an integer"),
+    Case("param-valid-fraction", params_only(**{"split.valid_fraction": 1.5}),
+         r"key 'split\.valid_fraction' is 1\.5; expected a number strictly between 0 and 1"),
+    Case("param-batch-size-zero", params_only(**{"train.batch_size": 0}), r"key 'train\.batch_size' is 0; expected an integer >= 1"),
+    Case("param-negative-lr", params_only(**{"train.lr": -0.01}), r"key 'train\.lr' is -0\.01; expected a number > 0"),
+    Case("param-unknown-activation", params_only(**{"model.activation": "swish"}),
+         r"key 'model\.activation' is 'swish'; expected one of sigmoid, softmax, relu"),
+    Case("param-unknown-optimizer", params_only(**{"train.optimizer": "adamax"}),
+         r"key 'train\.optimizer' is 'adamax'; expected one of sgd, adam, adamw, rmsprop"),
+    Case("param-unknown-family", params_only(**{"model.family": "resnet"}), r"key 'model\.family' is 'resnet'; expected one of mlp, cnn"),
+    Case("param-empty-study", params_only(**{"study.activations": []}), r"key 'study\.activations' is \[\]; expected a non-empty list"),
+    Case("param-bad-override", params_only(), r"key 'model\.activation' is 'swish'", stage="train",
+         args=("--variant", "x", "--set", "model.activation=swish")),
+]
+
+
+def write_params(tmp: Path, overrides: dict[str, object]) -> None:
+    """The repo's params.yaml with dotted overrides (new keys allowed, to test typos) written to tmp."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for key, value in overrides.items():
+        node = params
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node[p]
+        node[last] = value
+    (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def run_stage(cwd: Path, stage: str, *args: str) -> subprocess.CompletedProcess:
+    """Run stages/<stage>.py as DVC would, in `cwd`."""
+    return subprocess.run([sys.executable, str(ROOT / "stages" / f"{stage}.py"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def files_under(root: Path) -> set[str]:
+    """Every file below root, relative."""
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def assert_refused(proc: subprocess.CompletedProcess, message: str) -> None:
+    """Exit status 2 and exactly one stderr line, `error: ...`, matching the message."""
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert re.search(message, lines[0]), lines[0]
+
+
+@pytest.mark.parametrize("case", DATA_CASES + PARAM_CASES, ids=lambda c: c.name)
+def test_bad_input_is_refused_with_nothing_written(tmp_path: Path, case: Case) -> None:
+    """A bad data file or param stops the stage with one line naming it, exit 2, and no new file anywhere."""
+    work = tmp_path / "work"
+    work.mkdir()
+    write_params(work, case.make(work))
+    before = files_under(tmp_path)
+    assert_refused(run_stage(work, case.stage, *case.args), case.message)
+    assert files_under(tmp_path) == before
+
+
+# --- checkpoints: met by the evaluate stage, after fetch/preprocess/split ran on a tiny synthetic set ---
+
+
+class Malicious:
+    """Unpickling this would run code that leaves a marker file."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def save_mlp(path: Path, hidden: list[int], args_hidden: list[int]) -> None:
+    """A checkpoint whose weights have `hidden` widths but whose args claim `args_hidden`."""
+    from fer_pipeline.checkpoint import save_checkpoint
+    from fer_pipeline.models import build_model
+    from fer_pipeline.params import load_params, to_dict
+
+    params = load_params(ROOT / "params.yaml")
+    weights = build_model(type(params.model)(**{**vars(params.model), "hidden": tuple(hidden)})).state_dict()
+    args = to_dict(params)
+    args["model"]["hidden"] = args_hidden
+    save_checkpoint(path, weights, None, None, 1, args)
+
+
+def ckpt_other_architecture(path: Path) -> None:
+    save_mlp(path, [64], [32])
+
+
+def ckpt_truncated(path: Path) -> None:
+    save_mlp(path, [32], [32])
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+
+
+def ckpt_not_a_checkpoint(path: Path) -> None:
+    path.write_text("this is a text file someone saved as model.pt\n")
+
+
+def ckpt_malicious(path: Path) -> None:
+    with open(path, "wb") as f:
+        pickle.dump({"model": Malicious(str(path.parent / "PWNED")), "args": {}, "classes": []}, f)
+
+
+def ckpt_malicious_torch(path: Path) -> None:
+    buf = io.BytesIO()
+    torch.save({"model": Malicious(str(path.parent / "PWNED")), "args": {}, "classes": []}, buf)
+    path.write_bytes(buf.getvalue())
+
+
+CKPT_CASES = [
+    ("ckpt-other-architecture", ckpt_other_architecture, r"model\.pt: weights do not fit the model it names"),
+    ("ckpt-truncated", ckpt_truncated, r"model\.pt: not a loadable checkpoint"),
+    ("ckpt-not-a-checkpoint", ckpt_not_a_checkpoint, r"model\.pt: not a loadable checkpoint"),
+    ("ckpt-malicious-pickle", ckpt_malicious, r"model\.pt: not a loadable checkpoint"),
+    ("ckpt-malicious-torch-save", ckpt_malicious_torch, r"model\.pt: not a loadable checkpoint"),
+]
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder where fetch, preprocess and split already ran on a tiny synthetic set."""
+    work = tmp_path_factory.mktemp("prepared")
+    write_params(work, {"data.source": "synthetic", "data.synthetic.train_size": 140, "data.synthetic.test_size": 35})
+    for stage in ("fetch", "preprocess", "split"):
+        proc = run_stage(work, stage)
+        assert proc.returncode == 0, proc.stderr
+    return work
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "make", "message"), CKPT_CASES, ids=[c[0] for c in CKPT_CASES])
+def test_bad_checkpoint_is_refused_with_nothing_written(tmp_path: Path, prepared: Path, name, make, message) -> None:
+    """evaluate refuses a bad checkpoint in one line, runs no pickled code, and writes no metrics or predictions."""
+    work = tmp_path / "work"
+    shutil.copytree(prepared, work)
+    model = work / "data/train/baseline/model.pt"
+    model.parent.mkdir(parents=True)
+    make(model)
+    before = files_under(tmp_path)
+    assert_refused(run_stage(work, "evaluate", "--variant", "baseline"), message)
+    assert files_under(tmp_path) == before
+    assert not (model.parent / "PWNED").exists()
