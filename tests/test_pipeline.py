@@ -5,79 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from fer_pipeline import SYNTHETIC_BANNER
 
-from .conftest import ROOT
+from .dvcproject import ACTIVATIONS, ENV, VARIANTS, ran, set_param, sh, stale, tiny_copy
 
 pytestmark = pytest.mark.slow
-
-ACTIVATIONS = ["sigmoid", "tanh"]
-VARIANTS = ["baseline"] + [f"activation-{a}" for a in ACTIVATIONS]
-ENV = {
-    **os.environ,
-    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    "DVC_NO_ANALYTICS": "1",
-    "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
-}
-
-
-def sh(cwd: Path, *cmd: str) -> str:
-    """Run a command in the project copy; fail the test with its output if it fails."""
-    proc = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True)
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout + proc.stderr
-
-
-def set_param(project: Path, key: str, value: object) -> None:
-    """Write one dotted key into the copy's params.yaml."""
-    path = project / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    node = params
-    *parents, last = key.split(".")
-    for p in parents:
-        node = node[p]
-    node[last] = value
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def stale(project: Path) -> set[str]:
-    """Names of the stages `dvc status` reports as changed."""
-    return set(json.loads(sh(project, "dvc", "status", "--json")))
-
-
-def ran(output: str) -> set[str]:
-    """Names of the stages a `dvc repro`/`dvc exp run` output says it ran."""
-    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
-
-
-def tiny_copy(dst: Path) -> Path:
-    """A git+DVC copy of this repo in dst whose params are shrunk to a tiny synthetic run."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout.split()
-    for rel in files:
-        if rel == "dvc.lock" or not (ROOT / rel).is_file():
-            continue
-        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, dst / rel)
-    for key, value in {"data.source": "auto", "data.path": "data/raw", "data.synthetic.train_size": 2000,
-                       "data.synthetic.test_size": 300, "model.hidden": [64], "train.max_epochs": 10,
-                       "train.threads": 1, "study.activations": ACTIVATIONS}.items():
-        set_param(dst, key, value)
-    sh(dst, "git", "init", "-q")
-    sh(dst, "git", "add", "-A")
-    sh(dst, "git", "commit", "-qm", "tiny copy")
-    return dst
 
 
 @pytest.fixture(scope="module")
