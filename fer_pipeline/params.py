@@ -75,6 +75,7 @@ class TrainParams:
     seed: int
     device: Literal["auto", "cpu", "cuda", "mps"]
     threads: int = _check(lambda v: v >= 0, "an integer >= 0 (0 = torch's default)")
+    processes: int = _check(_positive, "an integer >= 1 (data-parallel processes on this machine, via torchrun)")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from fer_pipeline.distributed import SINGLE, DistContext, all_sum, gather, shard
 from fer_pipeline.metrics import summary_scores
 from fer_pipeline.params import TrainParams
 
@@ -61,27 +62,31 @@ def _scores(loss_sum: float, y: np.ndarray, pred: np.ndarray) -> dict[str, float
 def train_one_epoch(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
     batch_size: int, generator: torch.Generator, device: torch.device, max_steps: int = 0, desc: str = "",
+    ctx: DistContext = SINGLE,
 ) -> tuple[dict[str, float], int]:
     """One pass over shuffled tensor batches (no DataLoader, no per-sample Python); (scores, steps)."""
     model.train()
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
-    order = torch.randperm(len(x), generator=generator)
+    order = torch.randperm(len(x), generator=generator)  # same generator state on every rank
     n_batches = (len(x) + batch_size - 1) // batch_size
     if max_steps:
         n_batches = min(n_batches, max_steps)
     loss_sum, preds, seen = 0.0, [], []
-    for b in tqdm(range(n_batches), desc=desc, leave=False, disable=None, mininterval=1.0):
+    for b in tqdm(range(n_batches), desc=desc, leave=False, disable=None if ctx.main else True, mininterval=1.0):
         idx = order[b * batch_size:(b + 1) * batch_size]
-        xb, yb = x[idx].to(device, non_blocking=True), y[idx].to(device, non_blocking=True)
+        mine = shard(idx, ctx)
+        xb, yb = x[mine].to(device, non_blocking=True), y[mine].to(device, non_blocking=True)
         logits = model(xb)
         loss = loss_fn(logits, yb)
         optimizer.zero_grad(set_to_none=True)
-        (loss / len(idx)).backward()
+        # Mean over the global batch: DDP averages the ranks' gradients, so scale each rank's sum by world.
+        (loss * ctx.world / len(idx)).backward()
         optimizer.step()
         loss_sum += loss.item()
         preds.append(logits.argmax(1).cpu())
-        seen.append(y[idx])
-    return _scores(loss_sum, torch.cat(seen).numpy(), torch.cat(preds).numpy()), n_batches
+        seen.append(y[mine])
+    y_all, pred_all = gather(torch.cat(seen), ctx), gather(torch.cat(preds), ctx)
+    return _scores(all_sum(loss_sum, ctx), y_all.numpy(), pred_all.numpy()), n_batches
 
 
 @torch.no_grad()
@@ -113,10 +118,12 @@ class FitResult:
 
 def fit(
     model: nn.Module, data: dict[str, torch.Tensor], tp: TrainParams, generator: torch.Generator,
-    device: torch.device, on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    device: torch.device, on_epoch: Callable[[int, dict[str, float]], None] | None = None, ctx: DistContext = SINGLE,
 ) -> FitResult:
     """Train until max_epochs, max_steps, or `patience` epochs without valid-loss improvement; load the best weights."""
     model.to(device)
+    # Every rank evaluates the whole valid set with identical weights, so all take the same early-stop decision.
+    net = nn.parallel.DistributedDataParallel(model) if ctx.world > 1 else model
     optimizer = make_optimizer(model, tp)
     scheduler = make_scheduler(optimizer, tp)
     best: FitResult | None = None
@@ -124,8 +131,8 @@ def fit(
     history: list[dict[str, Any]] = []
     for epoch in range(1, tp.max_epochs + 1):
         left = tp.max_steps - steps if tp.max_steps else 0
-        train_scores, n = train_one_epoch(model, data["x_train"], data["y_train"], optimizer, tp.batch_size,
-                                          generator, device, left, desc=f"epoch {epoch}")
+        train_scores, n = train_one_epoch(net, data["x_train"], data["y_train"], optimizer, tp.batch_size,
+                                          generator, device, left, desc=f"epoch {epoch}", ctx=ctx)
         steps += n
         valid_scores = evaluate(model, data["x_valid"], data["y_valid"], device)
         row = {f"train/{k}": v for k, v in train_scores.items()} | {f"valid/{k}": v for k, v in valid_scores.items()}
