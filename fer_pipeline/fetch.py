@@ -15,10 +15,19 @@ from fer_pipeline.params import DataParams
 from fer_pipeline.sources import read_source, resolve_source, sha256_file
 
 
+def pixel_stats(images: np.ndarray) -> tuple[float, float]:
+    """Mean and std of all pixels on the [0,1] scale, from exact integer sums (no float copy of the data)."""
+    n = images.size
+    total = int(images.sum(dtype=np.uint64))
+    squares = int(np.bincount(images.ravel(), minlength=256).astype(np.uint64) @ (np.arange(256, dtype=np.uint64) ** 2))
+    mean = total / n
+    return mean / 255.0, float(np.sqrt(max(squares / n - mean * mean, 0.0))) / 255.0
+
+
 def build_manifest(ds: RawDataset, dups: Duplicates, kind: str, path: Path | None, data: DataParams) -> dict[str, Any]:
     """Source, counts per split and class, sha256, pixel statistics and duplicate figures."""
     synthetic = kind == "synthetic"
-    x = ds.images.astype(np.float64) / 255.0
+    mean, std = pixel_stats(ds.images)
     return {
         "data": SYNTHETIC_BANNER if synthetic else "FER2013",
         "synthetic": synthetic,
@@ -30,8 +39,8 @@ def build_manifest(ds: RawDataset, dups: Duplicates, kind: str, path: Path | Non
         "images": len(ds),
         "counts": ds.counts(),
         "usage": {u: int(n) for u, n in zip(*np.unique(ds.usage, return_counts=True), strict=True)},
-        "pixel_mean": float(x.mean()),
-        "pixel_std": float(x.std()),
+        "pixel_mean": mean,
+        "pixel_std": std,
         "duplicates": dups.summary(),
         "duplicate_groups": [[str(ds.ids[i]) for i in g] for g in dups.groups],
         "cross_split_twins": [str(i) for i in ds.ids[dups.test_twin]],
