@@ -7,7 +7,7 @@ BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install study test lint clean-venv
+.PHONY: install study test lint clean-venv bench bench-smoke plots-html
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,3 +27,12 @@ lint: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+bench: $(STAMP)
+	python bench/run.py
+
+bench-smoke: $(STAMP)
+	python bench/run.py --smoke --out $(abspath $(VENV))/bench-smoke.json
+
+plots-html: $(STAMP)
+	python -m fer_pipeline.plots_html

@@ -77,7 +77,7 @@ def confusion_figure(matrix: np.ndarray, title: str) -> Figure:
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     fig.colorbar(im, ax=ax, label="fraction of true class")
-    ax.set_title(title, fontsize=10)
+    fig.suptitle(title, fontsize=10)  # over the whole figure: above the axes the colorbar cut it off
     fig.tight_layout()
     return fig
 
