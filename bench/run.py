@@ -1,0 +1,240 @@
+"""Benchmarks of the parts a user waits for, each against a baseline measured in the same run.
+
+    python bench/run.py                      # real archive (../shared/data/fer2013/archive.zip or --archive)
+    python bench/run.py --smoke              # a small generated archive: proves the scripts work (CI)
+
+Writes bench/results.json and prints a table: figure, baseline, ratio, goal. Machines are
+noisy, so every goal is a ratio against a baseline timed in the same process, except the
+`dvc status` figure, which the issue states in seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import io
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from fer_pipeline import CLASSES
+from fer_pipeline.params import load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(fn, repeat: int = 1) -> float:
+    """Best wall time of `repeat` calls (the least disturbed by other load)."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bare_decode(archive: Path) -> np.ndarray:
+    """The floor for fetch: decode every JPEG in the zip with PIL into one uint8 array, nothing else."""
+    with zipfile.ZipFile(archive) as zf:
+        names = [n for n in zf.namelist() if n.endswith(".jpg")]
+        out = np.empty((len(names), 48, 48), np.uint8)
+        for i, name in enumerate(names):
+            out[i] = np.asarray(Image.open(io.BytesIO(zf.read(name))))
+    return out
+
+
+def run_stage(stage: str, cwd: Path) -> tuple[float, float]:
+    """(wall seconds, peak RSS in GiB) of one stage script run as DVC runs it."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "stages" / f"{stage}.py")], cwd=cwd, check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # max over children so far, in KiB
+    return wall, max(peak, before) / 2**20
+
+
+def bench_fetch(archive: Path, work: Path) -> list[dict]:
+    """Target 1: fetch + preprocess within 1.5x of the bare decode loop, each stage under 1 GiB peak."""
+    params = (ROOT / "params.yaml").read_text().replace("path: data/raw", f"path: {archive}")
+    (work / "params.yaml").write_text(params)
+    bare = timed(lambda: bare_decode(archive), repeat=2)
+    fetch_s, fetch_gib = run_stage("fetch", work)
+    pre_s, pre_gib = run_stage("preprocess", work)
+    return [
+        {"target": "1 fetch+preprocess time", "figure_s": round(fetch_s + pre_s, 2), "baseline": "bare PIL decode loop",
+         "baseline_s": round(bare, 2), "ratio": round((fetch_s + pre_s) / bare, 2), "goal": "<= 1.5"},
+        {"target": "1 peak memory (fetch, preprocess)", "figure_gib": [round(fetch_gib, 2), round(pre_gib, 2)],
+         "goal": "<= 1 GiB each", "met": max(fetch_gib, pre_gib) <= 1.0},
+    ]
+
+
+def mlp_batches_pipeline(x: torch.Tensor, y: torch.Tensor, steps: int) -> float:
+    """Seconds for `steps` MLP steps through the pipeline's own train_one_epoch (tensor slicing)."""
+    from fer_pipeline.models import build_model
+    from fer_pipeline.train import make_optimizer, train_one_epoch
+
+    p = load_params(ROOT / "params.yaml")
+    model = build_model(p.model)
+    opt = make_optimizer(model, p.train)
+    gen = torch.Generator().manual_seed(0)
+    return timed(lambda: train_one_epoch(model, x, y, opt, 32, gen, torch.device("cpu"), max_steps=steps))
+
+
+def mlp_batches_imagefolder(folder: Path, steps: int) -> float:
+    """Seconds for `steps` MLP steps fed the original study's way: ImageFolder + DataLoader + PIL + ToTensor."""
+    from torchvision import datasets, transforms
+
+    from fer_pipeline.models import build_model
+    from fer_pipeline.train import make_optimizer
+
+    p = load_params(ROOT / "params.yaml")
+    model = build_model(p.model)
+    opt = make_optimizer(model, p.train)
+    ds = datasets.ImageFolder(folder, transform=transforms.Compose([transforms.Grayscale(), transforms.ToTensor()]))
+    loader = torch.utils.data.DataLoader(ds, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def loop() -> None:
+        model.train()
+        for i, (xb, yb) in enumerate(loader):
+            if i == steps:
+                break
+            opt.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            opt.step()
+
+    return timed(loop)
+
+
+def cnn_images_per_s(x: torch.Tensor, y: torch.Tensor, steps: int) -> tuple[float, float]:
+    """(pipeline, bare) CNN training images/s: train_one_epoch vs a bare loop over pre-made batches."""
+    from fer_pipeline.models import build_model
+    from fer_pipeline.train import make_optimizer, train_one_epoch
+
+    p = load_params(ROOT / "params.yaml")
+    mp = type(p.model)(**{**vars(p.model), "family": "cnn"})
+    torch.manual_seed(0)
+    model = build_model(mp)
+    opt = make_optimizer(model, p.train)
+    gen = torch.Generator().manual_seed(0)
+    n = steps * 32
+    pipe = timed(lambda: train_one_epoch(model, x[:n], y[:n], opt, 32, gen, torch.device("cpu")))
+    batches = [(x[i:i + 32].clone(), y[i:i + 32].clone()) for i in range(0, n, 32)]
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def bare() -> None:
+        model.train()
+        for xb, yb in batches:
+            opt.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            opt.step()
+
+    return n / pipe, n / timed(bare)
+
+
+def extract_train(archive: Path, dest: Path, limit: int) -> None:
+    """Write up to `limit` train JPEGs per class to dest/<class>/ (names checked: nothing lands outside)."""
+    with zipfile.ZipFile(archive) as zf:
+        per_class = dict.fromkeys(CLASSES, 0)
+        for name in sorted(zf.namelist()):
+            parts = name.split("/")
+            if len(parts) != 3 or parts[0] != "train" or parts[1] not in CLASSES or ".." in parts or not parts[2]:
+                continue
+            if per_class[parts[1]] >= limit:
+                continue
+            per_class[parts[1]] += 1
+            target = dest / parts[1] / parts[2]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(zf.read(name))
+
+
+def bench_training(archive: Path, work: Path, steps: int) -> list[dict]:
+    """Targets 2: MLP input path >= 5x the ImageFolder way; CNN loop >= 85% of a bare loop."""
+    from fer_pipeline.sources import read_archive
+
+    ds = read_archive(archive)
+    train = ds.split == "train"
+    x = torch.from_numpy(ds.images[train].astype(np.float32) / 255).reshape(-1, 1, 48, 48)
+    y = torch.from_numpy(ds.labels[train])
+    extract_train(archive, work / "imagefolder", limit=10**9)
+    pipe = mlp_batches_pipeline(x, y, steps)
+    base = mlp_batches_imagefolder(work / "imagefolder", steps)
+    cnn_pipe, cnn_bare = cnn_images_per_s(x, y, max(steps // 4, 5))
+    return [
+        {"target": f"2 MLP, {steps} steps at batch 32", "figure_s": round(pipe, 3), "baseline": "ImageFolder+DataLoader+PIL+ToTensor",
+         "baseline_s": round(base, 3), "ratio": round(base / pipe, 1), "goal": ">= 5 (speed-up)"},
+        {"target": "2 CNN training images/s", "figure": round(cnn_pipe, 1), "baseline": "bare fwd/bwd over pre-made batches",
+         "baseline_value": round(cnn_bare, 1), "ratio": round(cnn_pipe / cnn_bare, 3), "goal": ">= 0.85"},
+    ]
+
+
+def bench_dvc() -> list[dict]:
+    """Target 4: `dvc status` and `dvc repro` with nothing changed, in this repo (seconds)."""
+    rows = []
+    for cmd in (["dvc", "status"], ["dvc", "repro"]):
+        secs = timed(lambda cmd=cmd: subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True), repeat=3)
+        rows.append({"target": f"4 {' '.join(cmd)} (nothing changed)", "figure_s": round(secs, 2), "goal": "<= 3 s"})
+    return rows
+
+
+def smoke_archive(path: Path) -> Path:
+    """A small msambare-layout zip of generated faces, for the CI smoke run."""
+    from fer_pipeline.synthetic import generate
+
+    ds = generate(280, 70, 0, 0.0)
+    with zipfile.ZipFile(path, "w") as zf:
+        for i, (img, label, split) in enumerate(zip(ds.images, ds.labels, ds.split, strict=True)):
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, format="JPEG", quality=95)
+            zf.writestr(f"{split}/{CLASSES[label]}/{i:05d}.jpg", buf.getvalue())
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--archive", type=Path, default=ROOT.parent / "shared/data/fer2013/archive.zip")
+    ap.add_argument("--smoke", action="store_true", help="tiny generated archive; proves the scripts run")
+    ap.add_argument("--steps", type=int, default=400, help="training steps per timed loop")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        archive = smoke_archive(work / "smoke.zip") if args.smoke else args.archive
+        steps = 5 if args.smoke else args.steps
+        rows = bench_fetch(archive, work) + bench_training(archive, work, steps)
+        rows += [] if args.smoke else bench_dvc()
+    for row in rows:
+        if "ratio" in row and "met" not in row:
+            bound = float(row["goal"].split()[1])
+            row["met"] = row["ratio"] <= bound if row["goal"].startswith("<=") else row["ratio"] >= bound
+        elif "figure_s" in row and "met" not in row:
+            row["met"] = row["figure_s"] <= float(row["goal"].split()[1])
+    result = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "data": "generated smoke archive" if args.smoke else f"FER2013 {args.archive.name}",
+        "machine": {"cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
+                    "python": platform.python_version(), "torch": torch.__version__},
+        "rows": rows,
+    }
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{result['data']} | {result['date']} | {result['machine']}")
+    for row in rows:
+        figure = row.get("figure_s", row.get("figure", row.get("figure_gib")))
+        base = row.get("baseline_s", row.get("baseline_value", ""))
+        status = "MET " if row["met"] else "MISS"
+        print(f"{status} {row['target']:<40} {figure!s:>14} vs {base!s:>10}  ratio {row.get('ratio', '-')!s:>6}  goal {row['goal']}")
+
+
+if __name__ == "__main__":
+    main()
