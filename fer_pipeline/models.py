@@ -26,11 +26,14 @@ def make_activation(name: str) -> nn.Module:
 
 
 def mlp(model: ModelParams, n_classes: int = len(CLASSES)) -> nn.Sequential:
-    """Flatten -> (Linear, activation, dropout) per hidden width -> Linear to class logits."""
+    """Flatten -> (Linear, [batch norm], activation, [dropout]) per hidden width -> Linear to class logits."""
     layers: list[nn.Module] = [nn.Flatten()]
     width = IMAGE_SIZE * IMAGE_SIZE
     for h in model.hidden:
-        layers += [nn.Linear(width, h), make_activation(model.activation)]
+        layers.append(nn.Linear(width, h))
+        if model.batch_norm:
+            layers.append(nn.BatchNorm1d(h))
+        layers.append(make_activation(model.activation))
         if model.dropout > 0:
             layers.append(nn.Dropout(model.dropout))
         width = h
@@ -39,12 +42,15 @@ def mlp(model: ModelParams, n_classes: int = len(CLASSES)) -> nn.Sequential:
 
 
 def cnn(model: ModelParams, n_classes: int = len(CLASSES)) -> nn.Sequential:
-    """Per width: two 3x3 conv + batch norm + activation, then 2x2 max-pool; global average pool head."""
+    """Per width: two (3x3 conv, [batch norm], activation), then 2x2 max-pool; global average pool head."""
     layers: list[nn.Module] = []
     c_in = 1
     for c in model.channels:
         for _ in range(2):
-            layers += [nn.Conv2d(c_in, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), make_activation(model.activation)]
+            layers.append(nn.Conv2d(c_in, c, 3, padding=1, bias=not model.batch_norm))
+            if model.batch_norm:
+                layers.append(nn.BatchNorm2d(c))
+            layers.append(make_activation(model.activation))
             c_in = c
         layers.append(nn.MaxPool2d(2))
         if model.dropout > 0:

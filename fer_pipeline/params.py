@@ -15,6 +15,7 @@ from fer_pipeline import FerError
 
 ACTIVATIONS = ("sigmoid", "softmax", "relu", "leaky_relu", "tanh", "elu", "gelu", "silu")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+IMBALANCES = ("none", "class_weights", "weighted_sampler")
 
 
 def _check(rule: typing.Callable[[Any], bool], text: str) -> Any:
@@ -59,6 +60,7 @@ class ModelParams:
     hidden: tuple[int, ...] = _check(lambda v: len(v) >= 1 and all(h >= 1 for h in v), "a non-empty list of integers >= 1")
     channels: tuple[int, ...] = _check(lambda v: len(v) >= 1 and all(h >= 1 for h in v), "a non-empty list of integers >= 1")
     dropout: float = _check(lambda v: 0 <= v < 1, "a number in [0, 1)")
+    batch_norm: bool
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class TrainParams:
     device: Literal["auto", "cpu", "cuda", "mps"]
     threads: int = _check(lambda v: v >= 0, "an integer >= 0 (0 = torch's default)")
     processes: int = _check(_positive, "an integer >= 1 (data-parallel processes on this machine, via torchrun)")
+    imbalance: Literal[IMBALANCES]  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True)
@@ -83,11 +86,53 @@ class PlotParams:
     grid_images: int = _check(_positive, "an integer >= 1")
 
 
+def _nonempty_unique(v: tuple) -> bool:
+    return len(v) >= 1 and len(set(v)) == len(v)
+
+
+_LIST = "a non-empty list without repeats"
+
+
 @dataclass(frozen=True)
 class StudyParams:
-    activations: tuple[Literal[ACTIVATIONS], ...] = _check(  # type: ignore[valid-type]
-        lambda v: len(v) >= 1 and len(set(v)) == len(v), "a non-empty list without repeats"
-    )
+    """The study's axes: one list per factor, every value a variant trained once per seed."""
+
+    seeds: tuple[int, ...] = _check(_nonempty_unique, _LIST)
+    activations: tuple[Literal[ACTIVATIONS], ...] = _check(_nonempty_unique, _LIST)  # type: ignore[valid-type]
+    batch_sizes: tuple[int, ...] = _check(lambda v: _nonempty_unique(v) and min(v) >= 1, _LIST + " of integers >= 1")
+    optimizers: tuple[str, ...] = _check(_nonempty_unique, _LIST + " of names in presets.optimizers")
+    architectures: tuple[str, ...] = _check(_nonempty_unique, _LIST + " of names in presets.architectures")
+    imbalances: tuple[Literal[IMBALANCES], ...] = _check(_nonempty_unique, _LIST)  # type: ignore[valid-type]
+    depths: tuple[int, ...] = _check(lambda v: _nonempty_unique(v) and min(v) >= 1, _LIST + " of integers >= 1")
+    depth_activations: tuple[Literal[ACTIVATIONS], ...] = _check(_nonempty_unique, _LIST)  # type: ignore[valid-type]
+    bootstrap: int = _check(lambda v: v >= 100, "an integer >= 100 (bootstrap resamples of the test images)")
+
+
+@dataclass(frozen=True)
+class OptimizerPreset:
+    """One value of the optimizer axis: the optimizer with its own lr (one lr does not suit all)."""
+
+    optimizer: Literal[OPTIMIZERS]  # type: ignore[valid-type]
+    lr: float = _check(_positive, "a number > 0")
+    momentum: float = _check(lambda v: 0 <= v < 1, "a number in [0, 1)")
+    weight_decay: float = _check(lambda v: v >= 0, "a number >= 0")
+
+
+@dataclass(frozen=True)
+class ArchitecturePreset:
+    """One value of the architecture axis: the model's family, widths, dropout and batch norm."""
+
+    family: Literal["mlp", "cnn"]
+    hidden: tuple[int, ...] = _check(lambda v: len(v) >= 1 and all(h >= 1 for h in v), "a non-empty list of integers >= 1")
+    channels: tuple[int, ...] = _check(lambda v: len(v) >= 1 and all(h >= 1 for h in v), "a non-empty list of integers >= 1")
+    dropout: float = _check(lambda v: 0 <= v < 1, "a number in [0, 1)")
+    batch_norm: bool
+
+
+@dataclass(frozen=True)
+class PresetsParams:
+    optimizers: dict[str, OptimizerPreset]
+    architectures: dict[str, ArchitecturePreset]
 
 
 @dataclass(frozen=True)
@@ -99,6 +144,7 @@ class Params:
     train: TrainParams
     plot: PlotParams
     study: StudyParams
+    presets: PresetsParams
 
 
 _SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
@@ -110,6 +156,8 @@ def _type_name(tp: Any) -> str:
         return "one of " + ", ".join(map(str, typing.get_args(tp)))
     if typing.get_origin(tp) is tuple:
         return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    if typing.get_origin(tp) is dict:
+        return "a section of named entries"
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))
 
 
@@ -125,6 +173,10 @@ def _convert(value: Any, tp: Any, key: str, where: str) -> Any:
         if value not in typing.get_args(tp):
             raise bad
         return value
+    if origin is dict:
+        if not isinstance(value, dict) or not value:
+            raise FerError(f"{where}: key '{key}' must be a non-empty section of named entries")
+        return {str(k): _convert(v, typing.get_args(tp)[1], f"{key}.{k}", where) for k, v in value.items()}
     if origin is tuple:
         if not isinstance(value, list):
             raise bad
@@ -200,7 +252,13 @@ def load_params(path: str | Path = "params.yaml", overrides: list[tuple[str, Any
     if not isinstance(raw, dict):
         raise FerError(f"{where}: must be a mapping of sections (data, preprocess, split, model, train, plot, study)")
     raw = apply_overrides(raw, overrides or [], where)
-    return build_section(Params, raw, "", where)
+    params = build_section(Params, raw, "", where)
+    for axis, presets in (("optimizers", params.presets.optimizers), ("architectures", params.presets.architectures)):
+        unknown = [v for v in getattr(params.study, axis) if v not in presets]
+        if unknown:
+            raise FerError(f"{where}: study.{axis} names {unknown[0]!r}, which presets.{axis} does not define; "
+                           f"defined: {', '.join(presets)}")
+    return params
 
 
 def to_dict(params: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from fer_pipeline import CLASSES
 from fer_pipeline.distributed import SINGLE, DistContext, all_sum, gather, shard
 from fer_pipeline.metrics import summary_scores
 from fer_pipeline.params import TrainParams
@@ -62,12 +63,19 @@ def _scores(loss_sum: float, y: np.ndarray, pred: np.ndarray) -> dict[str, float
 def train_one_epoch(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
     batch_size: int, generator: torch.Generator, device: torch.device, max_steps: int = 0, desc: str = "",
-    ctx: DistContext = SINGLE,
+    ctx: DistContext = SINGLE, class_weight: torch.Tensor | None = None, sample_weight: torch.Tensor | None = None,
 ) -> tuple[dict[str, float], int]:
-    """One pass over shuffled tensor batches (no DataLoader, no per-sample Python); (scores, steps)."""
+    """One pass over shuffled tensor batches (no DataLoader, no per-sample Python); (scores, steps).
+
+    class_weight weights the loss per class; sample_weight draws the epoch's images with replacement
+    in proportion to it (a weighted sampler) instead of a permutation.
+    """
     model.train()
-    loss_fn = nn.CrossEntropyLoss(reduction="sum")
-    order = torch.randperm(len(x), generator=generator)  # same generator state on every rank
+    loss_fn = nn.CrossEntropyLoss(weight=None if class_weight is None else class_weight.to(device), reduction="sum")
+    if sample_weight is None:
+        order = torch.randperm(len(x), generator=generator)  # same generator state on every rank
+    else:
+        order = torch.multinomial(sample_weight, len(x), replacement=True, generator=generator)
     n_batches = (len(x) + batch_size - 1) // batch_size
     if max_steps:
         n_batches = min(n_batches, max_steps)
@@ -104,6 +112,15 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.d
     return _scores(loss, y.numpy(), logits.argmax(1).numpy())
 
 
+def imbalance_weights(y: torch.Tensor, mode: str, n_classes: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(class_weight, sample_weight) for train.imbalance: inverse class frequency, as loss or sampler weights."""
+    if mode == "none":
+        return None, None
+    counts = torch.bincount(y, minlength=n_classes).double().clamp(min=1)
+    per_class = (len(y) / (n_classes * counts)).float()  # 1 for a class of average size
+    return (per_class, None) if mode == "class_weights" else (None, per_class[y])
+
+
 @dataclass
 class FitResult:
     """What fit() saw: the best epoch's valid scores, the per-epoch history and the best states."""
@@ -126,17 +143,20 @@ def fit(
     net = nn.parallel.DistributedDataParallel(model) if ctx.world > 1 else model
     optimizer = make_optimizer(model, tp)
     scheduler = make_scheduler(optimizer, tp)
+    class_weight, sample_weight = imbalance_weights(data["y_train"], tp.imbalance, len(CLASSES))
     best: FitResult | None = None
     since_best, steps = 0, 0
     history: list[dict[str, Any]] = []
     for epoch in range(1, tp.max_epochs + 1):
         left = tp.max_steps - steps if tp.max_steps else 0
         train_scores, n = train_one_epoch(net, data["x_train"], data["y_train"], optimizer, tp.batch_size,
-                                          generator, device, left, desc=f"epoch {epoch}", ctx=ctx)
+                                          generator, device, left, desc=f"epoch {epoch}", ctx=ctx,
+                                          class_weight=class_weight, sample_weight=sample_weight)
         steps += n
         valid_scores = evaluate(model, data["x_valid"], data["y_valid"], device)
         row = {f"train/{k}": v for k, v in train_scores.items()} | {f"valid/{k}": v for k, v in valid_scores.items()}
-        row["lr"] = optimizer.param_groups[0]["lr"]
+        if scheduler is not None:  # a constant lr would only draw a flat line
+            row["lr"] = optimizer.param_groups[0]["lr"]
         history.append({"epoch": epoch, **row})
         if on_epoch is not None:
             on_epoch(epoch, row)

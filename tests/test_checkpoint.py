@@ -27,7 +27,7 @@ def one_thread():
 def model_params(family: str = "mlp", hidden=(32,), channels=(4,), activation: str = "tanh") -> ModelParams:
     """Small model params."""
     return ModelParams(family=family, activation=activation, hidden=tuple(hidden), channels=tuple(channels),
-                       dropout=0.0)
+                       dropout=0.0, batch_norm=family == "cnn")
 
 
 def save_trained(path: Path, mp: ModelParams, epoch: int = 3) -> nn.Module:

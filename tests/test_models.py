@@ -20,10 +20,10 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def mp(family="mlp", activation="relu", hidden=(16,), channels=(4, 8), dropout=0.0) -> ModelParams:
+def mp(family="mlp", activation="relu", hidden=(16,), channels=(4, 8), dropout=0.0, batch_norm=False) -> ModelParams:
     """Small model params."""
     return ModelParams(family=family, activation=activation, hidden=tuple(hidden), channels=tuple(channels),
-                       dropout=dropout)
+                       dropout=dropout, batch_norm=batch_norm)
 
 
 @pytest.mark.parametrize("family", ["mlp", "cnn"])
@@ -101,3 +101,15 @@ def test_n_classes_argument():
     """build_model honours a different number of output classes."""
     model = build_model(mp(), n_classes=3)
     assert model(torch.rand(2, 1, 48, 48)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("family", ["mlp", "cnn"])
+def test_batch_norm_layers_only_when_asked(family):
+    """model.batch_norm adds one batch-norm layer per hidden layer (mlp) or conv (cnn), and none otherwise."""
+    kind = torch.nn.BatchNorm1d if family == "mlp" else torch.nn.BatchNorm2d
+    expected = 2 if family == "mlp" else 4  # hidden (16, 8) -> 2 layers; channels (4, 8) -> 2 blocks x 2 convs
+    with_bn = build_model(mp(family, hidden=(16, 8), batch_norm=True))
+    without = build_model(mp(family, hidden=(16, 8), batch_norm=False))
+    assert sum(isinstance(m, kind) for m in with_bn.modules()) == expected
+    assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) for m in without.modules())
+    assert build_model(mp(family, batch_norm=True)).eval()(torch.zeros(2, 1, 48, 48)).shape == (2, 7)

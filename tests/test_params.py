@@ -318,3 +318,19 @@ def test_scientific_float_without_dot_accepted(tmp_path):
     assert load_params(write_modified(tmp_path, "train", "lr", "1e-3")).train.lr == 0.001
     with pytest.raises(FerError, match="train.lr"):
         load_params(write_modified(tmp_path, "train", "lr", "fast"))
+
+
+def test_study_names_must_exist_in_presets(tmp_path):
+    """A name in study.optimizers that presets.optimizers does not define is refused, listing the defined ones."""
+    with pytest.raises(FerError, match=r"study\.optimizers names 'lion', which presets\.optimizers does not define; defined: .*sgd"):
+        load_params(write_modified(tmp_path, "study", "optimizers", ["adam", "lion"]))
+
+
+def test_presets_are_typed(tmp_path):
+    """Each preset is validated like the section it overrides (an optimizer preset with lr 0 is refused)."""
+    raw = raw_params()
+    raw["presets"]["optimizers"]["adam"]["lr"] = 0
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(FerError, match=r"key 'presets\.optimizers\.adam\.lr' is 0; expected a number > 0"):
+        load_params(path)

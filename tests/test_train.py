@@ -255,3 +255,26 @@ def test_make_scheduler_per_name():
     plateau = make_scheduler(opt, train_params(scheduler="plateau"))
     assert isinstance(plateau, torch.optim.lr_scheduler.ReduceLROnPlateau)
     assert plateau.factor == 0.5 and plateau.patience == 1
+
+
+def test_imbalance_weights_inverse_frequency():
+    """class_weights = N / (classes * count): 1 for an average class, larger for rare ones; sampler weights per image."""
+    from fer_pipeline.train import imbalance_weights
+
+    y = torch.tensor([0, 0, 0, 1])  # with 2 classes: counts 3 and 1
+    cw, sw = imbalance_weights(y, "class_weights", 2)
+    assert sw is None and torch.allclose(cw, torch.tensor([4 / 6, 4 / 2]))
+    cw, sw = imbalance_weights(y, "weighted_sampler", 2)
+    assert cw is None and torch.allclose(sw, torch.tensor([4 / 6, 4 / 6, 4 / 6, 2.0]))
+    assert imbalance_weights(y, "none", 2) == (None, None)
+
+
+def test_weighted_sampler_balances_what_an_epoch_sees():
+    """With the weighted sampler an epoch draws a 10%-minority class about as often as the majority."""
+    from fer_pipeline.train import imbalance_weights
+
+    y = torch.tensor([0] * 90 + [1] * 10)
+    _, sw = imbalance_weights(y, "weighted_sampler", 2)
+    draws = torch.multinomial(sw.repeat(50), 5000, replacement=True, generator=torch.Generator().manual_seed(0))
+    share = (y.repeat(50)[draws] == 1).float().mean().item()
+    assert 0.45 < share < 0.55
