@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from fer_pipeline import FerError
+from fer_pipeline.io import read_json
 from fer_pipeline.params import Params, load_params, parse_override
 
 
@@ -20,13 +21,31 @@ def stage_args(doc: str, variant: bool = False) -> argparse.Namespace:
         p.add_argument("--variant", required=True, help="variant name, e.g. baseline or activation-relu")
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override one param for this variant, e.g. model.activation=tanh")
+        p.add_argument("--axis", action="append", default=[], metavar="AXIS=VALUE",
+                       help="apply a study axis value to the base, e.g. optimizer=sgd or depth=3")
+        p.add_argument("--choice", help="JSON of chosen axis values (the select stage's choice.json)")
+        p.add_argument("--from-base", action="store_true", help="start from the study's base.model/base.train")
     return p.parse_args()
 
 
 def stage_params(args: argparse.Namespace) -> Params:
-    """Load params.yaml with this variant's --set overrides applied."""
-    overrides = [parse_override(s) for s in getattr(args, "set", [])]
-    return load_params(args.params, overrides)
+    """Load params.yaml with this variant's --choice, --axis and then --set overrides applied."""
+    from fer_pipeline.variants import FACTORS, axis_overrides
+
+    from_base = getattr(args, "from_base", False)
+    base = load_params(args.params, from_base=from_base)
+    axes: list[tuple[str, str]] = []
+    if getattr(args, "choice", None):
+        choice = read_json(args.choice)
+        axes += [(f, str(choice[f])) for f in FACTORS if f in choice]
+    for text in getattr(args, "axis", []):
+        axis, _, value = text.partition("=")
+        if not value:
+            raise FerError(f"--axis {text!r}: expected AXIS=VALUE, e.g. optimizer=sgd")
+        axes.append((axis, value))
+    overrides = [o for axis, value in axes for o in axis_overrides(base, axis, value)]
+    overrides += [parse_override(s) for s in getattr(args, "set", [])]
+    return load_params(args.params, overrides, from_base) if overrides else base
 
 
 def run(main: Callable[[], None]) -> None:

@@ -136,6 +136,15 @@ class PresetsParams:
 
 
 @dataclass(frozen=True)
+class BaseParams:
+    """The study's shared base, kept apart from model/train so that an experiment on the
+    baseline (`dvc exp run -S model.activation=...`) does not rerun the whole study."""
+
+    model: ModelParams
+    train: TrainParams
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataParams
     preprocess: PreprocessParams
@@ -145,6 +154,7 @@ class Params:
     plot: PlotParams
     study: StudyParams
     presets: PresetsParams
+    base: BaseParams
 
 
 _SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
@@ -239,8 +249,12 @@ def apply_overrides(raw: dict[str, Any], overrides: list[tuple[str, Any]], where
     return out
 
 
-def load_params(path: str | Path = "params.yaml", overrides: list[tuple[str, Any]] | None = None) -> Params:
-    """Read, override and validate params.yaml; raise FerError naming the bad key."""
+def load_params(path: str | Path = "params.yaml", overrides: list[tuple[str, Any]] | None = None,
+                from_base: bool = False) -> Params:
+    """Read, override and validate params.yaml; raise FerError naming the bad key.
+
+    from_base: model/train start as the study's base.model/base.train (for study runs).
+    """
     path = Path(path)
     where = str(path)
     if not path.is_file():
@@ -251,6 +265,11 @@ def load_params(path: str | Path = "params.yaml", overrides: list[tuple[str, Any
         raise FerError(f"{where}: not valid YAML ({str(e).splitlines()[0]}); fix the syntax") from None
     if not isinstance(raw, dict):
         raise FerError(f"{where}: must be a mapping of sections (data, preprocess, split, model, train, plot, study)")
+    if from_base:
+        base = raw.get("base")
+        if not isinstance(base, dict) or not {"model", "train"} <= set(base):
+            raise FerError(f"{where}: key 'base' must hold the study's base model and train sections")
+        raw = {**raw, "model": base["model"], "train": base["train"]}
     raw = apply_overrides(raw, overrides or [], where)
     params = build_section(Params, raw, "", where)
     for axis, presets in (("optimizers", params.presets.optimizers), ("architectures", params.presets.architectures)):

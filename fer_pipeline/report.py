@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from fer_pipeline import paths
+from fer_pipeline import CLASSES, paths
 from fer_pipeline.io import read_json
 
 
@@ -51,3 +52,10 @@ def markdown_table(table: pd.DataFrame, label: str) -> str:
         cells = [f"{row[c]:.4f}" if isinstance(row[c], float) and c.startswith("test") else str(row[c]) for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def read_predictions(variant: str) -> tuple[np.ndarray, np.ndarray]:
+    """(true, predicted) class indices of a variant's saved test predictions."""
+    df = pd.read_csv(paths.predictions_file(variant), usecols=["actual", "predicted"])
+    index = {c: i for i, c in enumerate(CLASSES)}
+    return df["actual"].map(index).to_numpy(), df["predicted"].map(index).to_numpy()

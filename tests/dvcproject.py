@@ -14,7 +14,26 @@ import yaml
 from .conftest import ROOT
 
 ACTIVATIONS = ["sigmoid", "tanh"]
-VARIANTS = ["baseline"] + [f"activation-{a}" for a in ACTIVATIONS]
+# The real params shrunk: a small synthetic set, small nets, and every study axis cut to one value
+# (two for activations) and one seed, so the whole pipeline, study included, runs in a few minutes.
+TINY = {
+    "data.source": "auto", "data.path": "data/raw", "data.synthetic.train_size": 2000, "data.synthetic.test_size": 300,
+    "model.hidden": [64], "train.max_epochs": 10, "train.threads": 1,
+    "base.model.hidden": [64], "base.train.max_epochs": 4, "base.train.threads": 1,
+    "study.seeds": [0], "study.activations": ACTIVATIONS, "study.batch_sizes": [64], "study.optimizers": ["sgd"],
+    "study.architectures": ["mlp3"], "study.imbalances": ["class_weights"], "study.depths": [2],
+    "study.depth_activations": ["relu"], "study.bootstrap": 200,
+    "presets.architectures.mlp3.hidden": [32, 16],
+}
+# Runs of the study, by stage suffix: (stage name after train_/evaluate_, run folder)
+STUDY_RUNS = {
+    "base@0": "study/base-s0", "activation@sigmoid-0": "study/activation-sigmoid-s0",
+    "activation@tanh-0": "study/activation-tanh-s0", "batch_size@64-0": "study/batchsize-64-s0",
+    "optimizer@sgd-0": "study/optimizer-sgd-s0", "architecture@mlp3-0": "study/architecture-mlp3-s0",
+    "imbalance@class_weights-0": "study/imbalance-class_weights-s0", "depth@2-relu-0": "study/depth-2-relu-s0",
+    "integrated@0": "integrated/integrated-s0",
+}
+VARIANTS = ["baseline", *STUDY_RUNS.values()]
 ENV = {
     **os.environ,
     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -62,9 +81,7 @@ def tiny_copy(dst: Path) -> Path:
             continue
         (dst / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, dst / rel)
-    for key, value in {"data.source": "auto", "data.path": "data/raw", "data.synthetic.train_size": 2000,
-                       "data.synthetic.test_size": 300, "model.hidden": [64], "train.max_epochs": 10,
-                       "train.threads": 1, "study.activations": ACTIVATIONS}.items():
+    for key, value in TINY.items():
         set_param(dst, key, value)
     sh(dst, "git", "init", "-q")
     sh(dst, "git", "add", "-A")

@@ -14,7 +14,7 @@ import pytest
 
 from fer_pipeline import SYNTHETIC_BANNER
 
-from .dvcproject import ACTIVATIONS, ENV, VARIANTS, ran, set_param, sh, stale, tiny_copy
+from .dvcproject import ACTIVATIONS, ENV, STUDY_RUNS, VARIANTS, ran, set_param, sh, stale, tiny_copy
 
 pytestmark = pytest.mark.slow
 
@@ -28,23 +28,27 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dst
 
 
+AXES = ("activation", "batch_size", "optimizer", "architecture", "imbalance", "depth_activation", "base", "integrated")
+
+
 def test_repro_writes_every_output_and_is_up_to_date(project: Path) -> None:
     """After `dvc repro` every declared output exists and `dvc status` reports nothing to do."""
     expected = ["data/fetch/dataset.npz", "data/fetch/duplicates.npz", "data/fetch/manifest.json",
-                "data/preprocess/images.npy", "data/split/indices.npz", "plots/summary/comparison.png",
-                "plots/summary/results.csv", "plots/summary/results.md"]
+                "data/preprocess/images.npy", "data/split/indices.npz", "plots/baseline/curves.png",
+                "plots/baseline/grid.png", "plots/baseline/confusion.png", "data/choose/choice.json",
+                "data/stats/stats.json", "plots/study/variants.csv", "reports/study.md", "reports/recall_heatmap.png",
+                "reports/integrated_confusion.png"]
+    expected += [f"metrics/study/{a}.json" for a in AXES]
     for v in VARIANTS:
         expected += [f"data/train/{v}/model.pt", f"data/train/{v}/run.json", f"metrics/train/{v}/metrics.json",
-                     f"metrics/evaluate/{v}.json", f"data/evaluate/{v}/predictions.csv",
-                     f"data/evaluate/{v}/report.json", f"plots/{v}/curves.png", f"plots/{v}/grid.png",
-                     f"plots/{v}/confusion.png"]
+                     f"metrics/evaluate/{v}.json", f"data/evaluate/{v}/predictions.csv", f"data/evaluate/{v}/report.json"]
     missing = [p for p in expected if not (project / p).is_file()]
     assert not missing
     assert stale(project) == set()
 
 
 def test_metrics_in_range_and_marked_synthetic(project: Path) -> None:
-    """Test metrics are valid fractions above chance, and every metrics file says the data are synthetic."""
+    """Test metrics are valid fractions above chance, and every metrics file and the report say the data are synthetic."""
     for v in VARIANTS:
         m = json.loads((project / f"metrics/evaluate/{v}.json").read_text())
         assert m["data"] == SYNTHETIC_BANNER
@@ -55,25 +59,40 @@ def test_metrics_in_range_and_marked_synthetic(project: Path) -> None:
         assert json.loads((project / f"metrics/train/{v}/metrics.json").read_text())["data"] == SYNTHETIC_BANNER
     relu_like = json.loads((project / "metrics/evaluate/baseline.json").read_text())
     assert relu_like["test"]["macro_recall"] > 1 / 7 + 0.1
-    assert SYNTHETIC_BANNER in (project / "plots/summary/results.md").read_text()
+    report = (project / "reports/study.md").read_text()
+    assert SYNTHETIC_BANNER in report and "**Conclusion.**" in report
+    assert json.loads((project / "metrics/study/activation.json").read_text())["data"] == SYNTHETIC_BANNER
     manifest = json.loads((project / "data/fetch/manifest.json").read_text())
     assert manifest["synthetic"] is True and manifest["source"] == "synthetic"
 
 
-ALL_TRAIN = {"train"} | {f"train_activation@{a}" for a in ACTIVATIONS}
+def study_stages(prefix: str, skip: tuple[str, ...] = ()) -> set[str]:
+    """`<prefix>_<axis@value-seed>` for every study run whose axis is not in skip."""
+    return {f"{prefix}_{run}" for run in STUDY_RUNS if run.split("@")[0] not in skip}
 
 
 @pytest.mark.parametrize(("key", "value", "expected"), [
+    # the baseline (model/train) is free for `dvc exp run`: the study does not move with it
     ("model.activation", "tanh", {"train"}),
-    ("model.hidden", [16], ALL_TRAIN),
-    ("train.lr", 0.01, ALL_TRAIN),
-    ("train.device", "cpu", ALL_TRAIN | {"evaluate"} | {f"evaluate_activation@{a}" for a in ACTIVATIONS}),
+    ("model.hidden", [16], {"train"}),
+    ("train.lr", 0.01, {"train"}),
+    ("train.device", "cpu", {"train", "evaluate"}),
+    # the study's base: every axis reruns except the one that sweeps the key, and the integrated model
+    ("base.model.activation", "tanh", study_stages("train", ("activation", "depth"))),
+    ("base.train.batch_size", 16, study_stages("train", ("batch_size",))),
+    ("base.train.lr", 0.01, study_stages("train", ("optimizer",))),
+    ("base.model.hidden", [48], study_stages("train", ("architecture",))),
+    ("presets.optimizers.sgd.lr", 0.05, {"train_optimizer@sgd-0", "train_integrated@0"}),
     ("split.valid_fraction", 0.25, {"split"}),
     ("preprocess.normalize", "standardize", {"preprocess"}),
     ("data.synthetic.seed", 1, {"fetch"}),
-    ("plot.grid_images", 9, {"plot"} | {f"plot_activation@{a}" for a in ACTIVATIONS}),
+    ("plot.grid_images", 9, {"plot"}),
+    # adding a value adds its stages; choose/stats/report read the whole study section
     ("study.activations", [*ACTIVATIONS, "relu"],
-     {"train_activation@relu", "evaluate_activation@relu", "plot_activation@relu", "summary"}),
+     {"train_activation@relu-0", "evaluate_activation@relu-0", "choose", "stats", "report"}),
+    # adding a seed adds one run per variant and reruns nothing that exists
+    ("study.seeds", [0, 1], {s.replace("-0", "-1").replace("@0", "@1") for s in study_stages("train") | study_stages("evaluate")}
+     | {"choose", "stats", "report"}),
 ])
 def test_param_change_marks_exactly_its_stages(project: Path, key: str, value: object, expected: set[str]) -> None:
     """Changing one param makes exactly the stages that read it stale (matrix stages ignore the swept key)."""
@@ -144,7 +163,7 @@ def test_exp_run_reruns_only_baseline_and_metrics_diff_shows_it(project: Path) -
     sh(project, "git", "add", "-A")
     sh(project, "git", "commit", "-qm", "results")
     out = sh(project, "dvc", "exp", "run", "-S", "model.activation=tanh")
-    assert ran(out) == {"train", "evaluate", "plot", "summary"}
+    assert ran(out) == {"train", "evaluate", "plot"}
     diff = json.loads(sh(project, "dvc", "metrics", "diff", "--json"))
     assert "test.macro_recall" in diff["metrics/evaluate/baseline.json"]
     change = diff["metrics/evaluate/baseline.json"]["test.macro_recall"]
@@ -156,4 +175,4 @@ def test_plots_show_writes_html(project: Path) -> None:
     sh(project, "dvc", "plots", "show")
     html = (project / "dvc_plots" / "index.html").read_text()
     assert "vega" in html.lower()
-    assert html.count("<img") >= 3 * len(VARIANTS) + 1  # curves/confusion/grid per variant + comparison
+    assert html.count("<img") >= 3 + 8  # baseline curves/confusion/grid + the report's heatmap, confusion and 6 axes
