@@ -20,9 +20,12 @@ def git_commit() -> str | None:
 
 
 def git_dirty() -> bool | None:
-    """Whether tracked files other than dvc.lock and params.yaml (recorded on their own) differ from the commit."""
+    """Whether the code that makes results (fer_pipeline/, stages/, dvc.yaml) differs from the commit.
+
+    params.yaml and dvc.lock are recorded on their own; docs and tests do not change results.
+    """
     try:
-        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!dvc.lock", ":!params.yaml"],
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "fer_pipeline", "stages", "dvc.yaml"],
                              capture_output=True, text=True, check=True, timeout=10)
         return bool(out.stdout.strip())
     except (OSError, subprocess.SubprocessError):
