@@ -82,7 +82,7 @@ def checkpoint_metadata(ckpt: dict[str, Any]) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Export a checkpoint to ONNX and check it against PyTorch; 0 on success, 2 on a bad input."""
     p = argparse.ArgumentParser(prog="python -m fer_pipeline.export", description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, help="checkpoint (default: best variant of plots/summary/results.csv)")
+    p.add_argument("--model", type=Path, help="checkpoint (default: the best study model in data/stats/stats.json)")
     p.add_argument("--out", type=Path, required=True, help="ONNX file to write, e.g. model.onnx")
     args = p.parse_args(argv)
     try:

@@ -16,8 +16,6 @@ STATS = PREPROCESS / "stats.json"
 
 SPLIT = Path("data/split/indices.npz")
 
-SUMMARY = Path("plots/summary")
-
 
 def model_file(variant: str) -> Path:
     """The best-valid-loss checkpoint of a variant."""

@@ -8,7 +8,6 @@ grayscale, resized to 48x48 and classified. Inputs are normalized exactly as the
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -36,6 +35,7 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".t
 # Faces under this size would be upscaled more than 1.5x into the 48x48 input, too blurry to
 # read an expression; it also keeps the cascade's small-window false positives out.
 MIN_FACE = 32
+STATS = Path("data/stats/stats.json")  # written by the stats stage
 
 
 @dataclass(frozen=True)
@@ -71,24 +71,23 @@ class FileResult:
         return all(p.face is None for p in self.predictions)
 
 
-def best_model(results_csv: Path = paths.SUMMARY / "results.csv") -> Path:
-    """The checkpoint of the last study's variant with the highest test macro recall."""
+def best_model(stats_file: Path = STATS) -> Path:
+    """The checkpoint of the last study's best model: the variant with the highest mean test macro
+    recall in the stats stage's output, and of its seeds the run with the highest test macro recall."""
     hint = "run `dvc repro` to train the study, or pass --model PATH"
-    if not results_csv.is_file():
-        raise FerError(f"{results_csv}: not found, so there is no best model to default to; {hint}")
-    with results_csv.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+    if not stats_file.is_file():
+        raise FerError(f"{stats_file}: not found, so there is no best model to default to; {hint}")
     try:
-        scores = [(float(r["test_macro_recall"]), r["variant"]) for r in rows]
-    except (KeyError, TypeError, ValueError):
-        raise FerError(f"{results_csv}: expected columns variant and test_macro_recall with numbers; {hint}") from None
-    if not scores:
-        raise FerError(f"{results_csv}: no variants listed; {hint}")
-    # max() keeps the first of equal scores: the baseline, listed first, wins a tie with its twin activation-relu.
-    variant = max(scores, key=lambda s: s[0])[1]
-    model = paths.model_file(variant)
+        stats = read_json(stats_file)
+        name, best = max(stats["variants"].items(), key=lambda kv: kv[1]["macro_recall"]["mean"])
+        seed_scores = best["macro_recall"]["per_seed"]
+        seed = stats["seeds"][seed_scores.index(max(seed_scores))]
+    except (KeyError, TypeError, ValueError, IndexError, json.JSONDecodeError):
+        raise FerError(f"{stats_file}: not the stats stage's output (variants with macro_recall per seed); {hint}") from None
+    root = "integrated" if best["axis"] == "integrated" else "study"
+    model = paths.model_file(f"{root}/{name}-s{seed}")
     if not model.is_file():
-        raise FerError(f"{model}: not found (best variant {variant!r} in {results_csv}); {hint}")
+        raise FerError(f"{model}: not found (best variant {name!r}, seed {seed}, in {stats_file}); {hint}")
     return model
 
 
@@ -290,7 +289,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="fer-predict", description="Classify the facial expression of each face in image files.")
     p.add_argument("inputs", nargs="+", type=Path, metavar="IMAGE_OR_FOLDER",
                    help="image files (48x48 face crops or photos) and folders of them")
-    p.add_argument("--model", type=Path, help="checkpoint (default: best variant of plots/summary/results.csv)")
+    p.add_argument("--model", type=Path, help="checkpoint (default: the best study model in data/stats/stats.json)")
     p.add_argument("--stats", type=Path, default=paths.STATS,
                    help=f"stats.json of a standardize-trained model (default: {paths.STATS})")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")

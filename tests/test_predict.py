@@ -177,19 +177,30 @@ def test_default_model_missing_exit_2(tmp_path, capsys, monkeypatch):
     files = write_crops(tmp_path / "in", crops(1))
     assert main([str(files[0])]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: plots/summary/results.csv: not found") and "dvc repro" in err and "--model" in err
+    assert err.startswith("error: data/stats/stats.json: not found") and "dvc repro" in err and "--model" in err
 
 
 def test_default_model_is_best_variant(tmp_path, monkeypatch):
-    """The default model is data/train/<variant>/model.pt of the highest test_macro_recall; the first wins a tie."""
+    """The default model is the best-mean study variant's best seed run; the first listed wins a tie."""
     monkeypatch.chdir(tmp_path)
-    table = tmp_path / "plots" / "summary" / "results.csv"
-    table.parent.mkdir(parents=True)
-    table.write_text("variant,test_macro_recall\nsig,0.2\nbaseline,0.3\nactivation-relu,0.3\n")
-    with pytest.raises(FerError, match=r"data/train/baseline/model\.pt: not found \(best variant 'baseline'"):
-        best_model(table)
-    make_checkpoint(tmp_path / "data" / "train" / "baseline" / "model.pt")
-    assert best_model(table) == Path("data/train/baseline/model.pt")
+    stats = tmp_path / "data" / "stats" / "stats.json"
+    stats.parent.mkdir(parents=True)
+
+    def variant(axis, mean, per_seed):
+        return {"axis": axis, "macro_recall": {"mean": mean, "per_seed": per_seed}}
+
+    stats.write_text(json.dumps({"seeds": [0, 1], "variants": {
+        "activation-sigmoid": variant("activation", 0.2, [0.2, 0.2]),
+        "integrated": variant("integrated", 0.3, [0.29, 0.31]),
+        "optimizer-sgd": variant("optimizer", 0.3, [0.35, 0.25]),
+    }}))
+    with pytest.raises(FerError, match=r"integrated/integrated-s1/model\.pt: not found \(best variant 'integrated', seed 1"):
+        best_model(stats)
+    make_checkpoint(tmp_path / "data/train/integrated/integrated-s1/model.pt")
+    assert best_model(stats) == Path("data/train/integrated/integrated-s1/model.pt")
+    stats.write_text("{}")
+    with pytest.raises(FerError, match="not the stats stage's output"):
+        best_model(stats)
 
 
 def test_photo_without_face(tmp_path, capsys):
