@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = Path(os.environ.get("FER2013_ARCHIVE", ROOT.parent / "shared" / "data" / "fer2013" / "archive.zip"))
@@ -20,3 +21,12 @@ def real_archive() -> Path:
             pytest.fail(msg)
         pytest.skip(msg)
     return ARCHIVE
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread per test: the tensors are tiny, and extra threads only add contention on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -15,15 +15,6 @@ from fer_pipeline.models import build_model
 from fer_pipeline.params import ModelParams, to_dict
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: these tensors are tiny, and extra threads only add contention on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def model_params(family: str = "mlp", hidden=(32,), channels=(4,), activation: str = "tanh") -> ModelParams:
     """Small model params."""
     return ModelParams(family=family, activation=activation, hidden=tuple(hidden), channels=tuple(channels),

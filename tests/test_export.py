@@ -13,15 +13,6 @@ from fer_pipeline.models import build_model
 from fer_pipeline.params import ModelParams, to_dict
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: these tensors are tiny, and extra threads only add contention on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny(family: str) -> torch.nn.Module:
     """A small seeded model of the given family, in eval mode."""
     torch.manual_seed(0)

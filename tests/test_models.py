@@ -11,15 +11,6 @@ from fer_pipeline.models import build_model, make_activation
 from fer_pipeline.params import ACTIVATIONS, ModelParams
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: these tensors are tiny, and extra threads only add contention on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def mp(family="mlp", activation="relu", hidden=(16,), channels=(4, 8), dropout=0.0, batch_norm=False) -> ModelParams:
     """Small model params."""
     return ModelParams(family=family, activation=activation, hidden=tuple(hidden), channels=tuple(channels),

@@ -25,15 +25,6 @@ from fer_pipeline.synthetic import generate
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: these tensors are tiny, and extra threads only add contention on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def make_checkpoint(path: Path, normalize_mode: str = "unit", family: str = "mlp") -> Path:
     """A tiny untrained model saved with the repo's full params as args, as the train stage does."""
     params = load_params(ROOT / "params.yaml")

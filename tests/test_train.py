@@ -21,14 +21,11 @@ CPU = torch.device("cpu")
 
 @pytest.fixture(autouse=True)
 def torch_state(monkeypatch):
-    """One torch thread (tiny tensors: threads only add contention); undo seed_everything's global switches after."""
+    """Undo seed_everything's global switches after each test (conftest keeps torch at one thread)."""
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     enabled = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     yield
-    torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
 
 
