@@ -24,7 +24,8 @@ def stage_args(doc: str, variant: bool = False) -> argparse.Namespace:
         p.add_argument("--axis", action="append", default=[], metavar="AXIS=VALUE",
                        help="apply a study axis value to the base, e.g. optimizer=sgd or depth=3")
         p.add_argument("--choice", help="JSON of chosen axis values (the select stage's choice.json)")
-        p.add_argument("--from-base", action="store_true", help="start from the study's base.model/base.train")
+        p.add_argument("--from", dest="start", default="", metavar="SECTION",
+                       help="start from <SECTION>.model/<SECTION>.train instead of model/train: base (study) or cnn (recipe)")
     return p.parse_args()
 
 
@@ -32,8 +33,8 @@ def stage_params(args: argparse.Namespace) -> Params:
     """Load params.yaml with this variant's --choice, --axis and then --set overrides applied."""
     from fer_pipeline.variants import FACTORS, axis_overrides
 
-    from_base = getattr(args, "from_base", False)
-    base = load_params(args.params, from_base=from_base)
+    start = getattr(args, "start", "")
+    base = load_params(args.params, start=start)
     axes: list[tuple[str, str]] = []
     if getattr(args, "choice", None):
         choice = read_json(args.choice)
@@ -45,7 +46,7 @@ def stage_params(args: argparse.Namespace) -> Params:
         axes.append((axis, value))
     overrides = [o for axis, value in axes for o in axis_overrides(base, axis, value)]
     overrides += [parse_override(s) for s in getattr(args, "set", [])]
-    return load_params(args.params, overrides, from_base) if overrides else base
+    return load_params(args.params, overrides, start) if overrides else base
 
 
 def run(main: Callable[[], None]) -> None:

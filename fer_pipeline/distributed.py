@@ -48,6 +48,8 @@ def init_from_env(device: torch.device) -> DistContext:
     """Join the process group torchrun prepared (gloo on CPU, nccl on CUDA); SINGLE when not under torchrun."""
     if not under_torchrun() or int(os.environ["WORLD_SIZE"]) == 1:
         return SINGLE
+    if device.type == "cuda":  # one GPU per process: rank r on cuda:LOCAL_RANK ("cuda" then means that one)
+        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
     dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     return DistContext(rank=dist.get_rank(), world=dist.get_world_size())
 
@@ -57,25 +59,31 @@ def shard(idx: torch.Tensor, ctx: DistContext) -> torch.Tensor:
     return idx[ctx.rank :: ctx.world]
 
 
+def _comm_device() -> torch.device:
+    """Where collective tensors must live: the process's GPU under nccl, else the CPU (gloo)."""
+    return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+
+
 def gather(t: torch.Tensor, ctx: DistContext) -> torch.Tensor:
-    """Concatenate a 1-D tensor of varying length from every rank (rank order), on every rank."""
+    """Concatenate a 1-D tensor of varying length from every rank (rank order), on every rank; on the CPU."""
     if ctx.world == 1:
-        return t
-    sizes = [torch.zeros(1, dtype=torch.long) for _ in range(ctx.world)]
-    dist.all_gather(sizes, torch.tensor([len(t)]))
+        return t.cpu()
+    dev = _comm_device()
+    sizes = [torch.zeros(1, dtype=torch.long, device=dev) for _ in range(ctx.world)]
+    dist.all_gather(sizes, torch.tensor([len(t)], device=dev))
     longest = int(max(s.item() for s in sizes))
-    padded = torch.zeros(longest, dtype=t.dtype)
+    padded = torch.zeros(longest, dtype=t.dtype, device=dev)
     padded[: len(t)] = t
-    parts = [torch.zeros(longest, dtype=t.dtype) for _ in range(ctx.world)]
+    parts = [torch.zeros(longest, dtype=t.dtype, device=dev) for _ in range(ctx.world)]
     dist.all_gather(parts, padded)
-    return torch.cat([p[: int(s.item())] for p, s in zip(parts, sizes, strict=True)])
+    return torch.cat([p[: int(s.item())] for p, s in zip(parts, sizes, strict=True)]).cpu()
 
 
 def all_sum(value: float, ctx: DistContext) -> float:
     """Sum a number over ranks."""
     if ctx.world == 1:
         return value
-    t = torch.tensor([value], dtype=torch.float64)
+    t = torch.tensor([value], dtype=torch.float64, device=_comm_device())
     dist.all_reduce(t)
     return float(t.item())
 

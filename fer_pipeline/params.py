@@ -79,6 +79,9 @@ class TrainParams:
     threads: int = _check(lambda v: v >= 0, "an integer >= 0 (0 = torch's default)")
     processes: int = _check(_positive, "an integer >= 1 (data-parallel processes on this machine, via torchrun)")
     imbalance: Literal[IMBALANCES]  # type: ignore[valid-type]
+    augment: Literal["none", "flip_shift"]
+    label_smoothing: float = _check(lambda v: 0 <= v < 1, "a number in [0, 1)")
+    max_minutes: float = _check(lambda v: v >= 0, "a number >= 0 (0 = no time limit)")
 
 
 @dataclass(frozen=True)
@@ -137,8 +140,9 @@ class PresetsParams:
 
 @dataclass(frozen=True)
 class BaseParams:
-    """The study's shared base, kept apart from model/train so that an experiment on the
-    baseline (`dvc exp run -S model.activation=...`) does not rerun the whole study."""
+    """A model + train pair that a stage starts from instead of the top-level model/train: the study's
+    shared base, or the cnn recipe. Kept apart so that `dvc exp run -S model.activation=...` on the
+    baseline reruns neither the study nor the recipe."""
 
     model: ModelParams
     train: TrainParams
@@ -155,6 +159,7 @@ class Params:
     study: StudyParams
     presets: PresetsParams
     base: BaseParams
+    cnn: BaseParams
 
 
 _SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
@@ -249,11 +254,14 @@ def apply_overrides(raw: dict[str, Any], overrides: list[tuple[str, Any]], where
     return out
 
 
+START_SECTIONS = ("base", "cnn")
+
+
 def load_params(path: str | Path = "params.yaml", overrides: list[tuple[str, Any]] | None = None,
-                from_base: bool = False) -> Params:
+                start: str = "") -> Params:
     """Read, override and validate params.yaml; raise FerError naming the bad key.
 
-    from_base: model/train start as the study's base.model/base.train (for study runs).
+    start: model/train begin as <start>.model/<start>.train (`base` for study runs, `cnn` for the recipe).
     """
     path = Path(path)
     where = str(path)
@@ -265,11 +273,13 @@ def load_params(path: str | Path = "params.yaml", overrides: list[tuple[str, Any
         raise FerError(f"{where}: not valid YAML ({str(e).splitlines()[0]}); fix the syntax") from None
     if not isinstance(raw, dict):
         raise FerError(f"{where}: must be a mapping of sections (data, preprocess, split, model, train, plot, study)")
-    if from_base:
-        base = raw.get("base")
-        if not isinstance(base, dict) or not {"model", "train"} <= set(base):
-            raise FerError(f"{where}: key 'base' must hold the study's base model and train sections")
-        raw = {**raw, "model": base["model"], "train": base["train"]}
+    if start:
+        if start not in START_SECTIONS:
+            raise FerError(f"--from {start}: unknown section; allowed: {', '.join(START_SECTIONS)}")
+        section = raw.get(start)
+        if not isinstance(section, dict) or not {"model", "train"} <= set(section):
+            raise FerError(f"{where}: key '{start}' must hold a model and a train section")
+        raw = {**raw, "model": section["model"], "train": section["train"]}
     raw = apply_overrides(raw, overrides or [], where)
     params = build_section(Params, raw, "", where)
     for axis, presets in (("optimizers", params.presets.optimizers), ("architectures", params.presets.architectures)):

@@ -30,7 +30,7 @@ def fit_logged(model, data, params, generator, device, ctx, variant: str, label:
         result = fit(model, data, params.train, generator, device, on_epoch=log, ctx=ctx)
         # The summary is the kept (best-valid-loss) epoch, not the last one trained.
         live.summary = {"data": label, "best_epoch": result.best_epoch, "epochs_trained": result.epochs_run,
-                        "steps": result.steps, "valid": dict(result.best_valid)}
+                        "stop_reason": result.stop_reason, "steps": result.steps, "valid": dict(result.best_valid)}
     return result
 
 
@@ -54,10 +54,12 @@ def main() -> None:
     save_checkpoint(paths.model_file(args.variant), best["model"], best["optimizer"], best["scheduler"],
                     result.best_epoch, {"variant": args.variant, **to_dict(params)})
     write_json(paths.run_file(args.variant), {"variant": args.variant, "wall_time_s": round(wall, 2),
-                                              "epochs_trained": result.epochs_run, "processes": ctx.world,
+                                              "epochs_trained": result.epochs_run, "stop_reason": result.stop_reason,
+                                              "processes": ctx.world,
                                               **run_record(device)})
     print(f"train {args.variant} [{label}]: best epoch {result.best_epoch}/{result.epochs_run}, "
-          f"valid acc {result.best_valid['accuracy']:.4f}, macro recall {result.best_valid['macro_recall']:.4f}, {wall:.1f}s")
+          f"valid acc {result.best_valid['accuracy']:.4f}, macro recall {result.best_valid['macro_recall']:.4f}, "
+          f"{wall:.1f}s, stopped by {result.stop_reason}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ TINY = {
     "study.architectures": ["mlp3"], "study.imbalances": ["class_weights"], "study.depths": [2],
     "study.depth_activations": ["relu"], "study.bootstrap": 200,
     "presets.architectures.mlp3.hidden": [32, 16],
+    "cnn.model.channels": [4, 8], "cnn.train.max_epochs": 2, "cnn.train.max_steps": 20, "cnn.train.threads": 1,
 }
 # Runs of the study, by stage suffix: (stage name after train_/evaluate_, run folder)
 STUDY_RUNS = {
@@ -33,7 +34,7 @@ STUDY_RUNS = {
     "imbalance@class_weights-0": "study/imbalance-class_weights-s0", "depth@2-relu-0": "study/depth-2-relu-s0",
     "integrated@0": "integrated/integrated-s0",
 }
-VARIANTS = ["baseline", *STUDY_RUNS.values()]
+VARIANTS = ["baseline", "cnn", *STUDY_RUNS.values()]
 ENV = {
     **os.environ,
     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",

@@ -334,3 +334,26 @@ def test_presets_are_typed(tmp_path):
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(FerError, match=r"key 'presets\.optimizers\.adam\.lr' is 0; expected a number > 0"):
         load_params(path)
+
+
+def test_start_section_replaces_model_and_train():
+    """start='cnn' makes model/train the cnn recipe's; start='base' the study base's; others are rejected."""
+    cnn = load_params(ROOT / "params.yaml", start="cnn")
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert cnn.model.family == raw["cnn"]["model"]["family"] and cnn.train.augment == raw["cnn"]["train"]["augment"]
+    assert load_params(ROOT / "params.yaml", start="base").train.max_epochs == raw["base"]["train"]["max_epochs"]
+    with pytest.raises(FerError, match="--from plot: unknown section; allowed: base, cnn"):
+        load_params(ROOT / "params.yaml", start="plot")
+
+
+def test_bad_recipe_values_rejected(tmp_path):
+    """The new train keys are checked like the others: unknown augment, negative max_minutes, smoothing >= 1."""
+    for key, value, text in (("augment", "mixup", "expected one of none, flip_shift"),
+                             ("max_minutes", -1, "expected a number >= 0"),
+                             ("label_smoothing", 1.0, r"expected a number in \[0, 1\)")):
+        raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+        raw["cnn"]["train"][key] = value
+        path = tmp_path / "params.yaml"
+        path.write_text(yaml.safe_dump(raw))
+        with pytest.raises(FerError, match=f"key 'cnn.train.{key}' is .*; {text}"):
+            load_params(path)

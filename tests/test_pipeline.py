@@ -86,7 +86,11 @@ def study_stages(prefix: str, skip: tuple[str, ...] = ()) -> set[str]:
     ("split.valid_fraction", 0.25, {"split"}),
     ("preprocess.normalize", "standardize", {"preprocess"}),
     ("data.synthetic.seed", 1, {"fetch"}),
-    ("plot.grid_images", 9, {"plot"}),
+    ("plot.grid_images", 9, {"plot", "plot_cnn"}),
+    # the cnn recipe is its own section: it moves alone
+    ("cnn.train.lr", 0.01, {"train_cnn"}),
+    ("cnn.train.augment", "none", {"train_cnn"}),
+    ("base.train.augment", "flip_shift", study_stages("train")),
     # adding a value adds its stages; choose/stats/report read the whole study section
     ("study.activations", [*ACTIVATIONS, "relu"],
      {"train_activation@relu-0", "evaluate_activation@relu-0", "choose", "stats", "report"}),

@@ -275,3 +275,61 @@ def test_weighted_sampler_balances_what_an_epoch_sees():
     draws = torch.multinomial(sw.repeat(50), 5000, replacement=True, generator=torch.Generator().manual_seed(0))
     share = (y.repeat(50)[draws] == 1).float().mean().item()
     assert 0.45 < share < 0.55
+
+
+@pytest.mark.parametrize(("name", "fused"), [("sgd", True), ("adam", True), ("adamw", True), ("rmsprop", None)])
+def test_optimizer_uses_fused_kernels_on_cpu(name, fused):
+    """SGD/Adam/AdamW take torch's fused single-kernel step on CPU; RMSprop (no fused kernel) its multi-tensor path."""
+    opt = make_optimizer(build_model(model_params()), train_params(optimizer=name))
+    group = opt.param_groups[0]
+    if fused:
+        assert group["fused"] is True
+    else:
+        assert group["foreach"] is True
+
+
+def test_cpu_autocast_and_layout_are_no_ops():
+    """On CPU there is no mixed precision and no channels-last copy: CPU results are plain fp32, as before."""
+    from fer_pipeline.train import autocast, to_device_layout
+
+    x = torch.randn(2, 1, 48, 48)
+    with autocast(CPU):
+        y = torch.nn.Linear(4, 4)(torch.randn(3, 4))
+    assert y.dtype == torch.float32
+    assert to_device_layout(x, CPU) is x
+
+
+def test_max_minutes_stops_before_an_epoch_that_would_overrun(monkeypatch):
+    """With a time budget, fit stops once another epoch as long as the last would end past it (stop_reason says so)."""
+    import fer_pipeline.train as train_module
+
+    clock = iter(float(t) for t in range(0, 10_000, 20))  # every perf_counter() call advances 20 s
+    monkeypatch.setattr(train_module.time, "perf_counter", lambda: next(clock))
+    _, result = run(train_params(max_epochs=50, patience=50, max_minutes=2))
+    assert result.stop_reason == "max_minutes"
+    assert 1 <= result.epochs_run < 50
+
+
+def test_stop_reasons():
+    """fit reports why it stopped: max_epochs, patience (early stop) or max_steps."""
+    assert run(train_params(max_epochs=2, patience=5))[1].stop_reason == "max_epochs"
+    assert run(train_params(max_epochs=5, max_steps=3))[1].stop_reason == "max_steps"
+    assert run(train_params(max_epochs=40, patience=1), d=noisy_valid())[1].stop_reason == "patience"
+
+
+def test_label_smoothing_raises_the_loss_of_confident_predictions():
+    """Label smoothing > 0 changes training (the loss no longer rewards full confidence); 0 is plain cross-entropy."""
+    m0, _ = run(train_params(max_epochs=2))
+    m1, _ = run(train_params(max_epochs=2, label_smoothing=0.3))
+    assert not torch.equal(m0.state_dict()["1.weight"], m1.state_dict()["1.weight"])
+
+
+def test_augmented_fit_is_reproducible_and_differs_from_plain():
+    """flip_shift training is bit-identical for a seed and differs from training without augmentation."""
+    cnn = model_params(family="cnn", channels=(4,), batch_norm=True)
+    a, _ = run(train_params(max_epochs=1, augment="flip_shift"), mp=cnn)
+    b, _ = run(train_params(max_epochs=1, augment="flip_shift"), mp=cnn)
+    c, _ = run(train_params(max_epochs=1), mp=cnn)
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]), k
+    assert not torch.equal(a.state_dict()["0.weight"], c.state_dict()["0.weight"])
