@@ -7,7 +7,7 @@ BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install study test lint clean-venv bench bench-smoke plots-html
+.PHONY: install study test lint clean-venv bench bench-smoke profile plots-html
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,6 +30,10 @@ clean-venv:
 
 bench: $(STAMP)
 	python bench/run.py
+
+profile: $(STAMP)
+	dvc repro split
+	python bench/profile.py
 
 bench-smoke: $(STAMP)
 	python bench/run.py --smoke --out $(abspath $(VENV))/bench-smoke.json
