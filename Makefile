@@ -7,7 +7,7 @@ BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install study test lint clean-venv bench bench-smoke profile plots-html
+.PHONY: install study test lint clean-venv bench bench-smoke profile plots-html publish-report
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,3 +40,10 @@ bench-smoke: $(STAMP)
 
 plots-html: $(STAMP)
 	python -m fer_pipeline.plots_html
+
+# Copy the generated study report (Markdown + its figures, no face images) to docs/study/, which git
+# tracks, so a reader can open it without running anything. reports/ itself is a DVC output.
+publish-report:
+	test -f reports/study.md || { echo "error: reports/study.md missing; run dvc repro report first" >&2; exit 2; }
+	mkdir -p docs/study
+	cp reports/study.md reports/*.png docs/study/

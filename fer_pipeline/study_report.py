@@ -65,11 +65,24 @@ def axis_conclusion(axis: str, stats: dict[str, Any]) -> str:
     if not a["versus_best"]:
         return f"{a['best']} is the only value run on this axis (test macro recall {fmt(best['mean'])}, 95% CI {ci(best['ci95'])})."
     if not tied:
-        return f"{head} and is significantly better than every other value ({', '.join(worse)})."
+        return f"{head} and is significantly better than every other value ({', '.join(worse)}).{seed_caution(axis, stats)}"
     if not worse:
         return f"{head}, but no difference to it is significant ({', '.join(tied)}): on this axis the choice does not matter."
     return (f"{head}; {', '.join(tied)} {'is' if len(tied) == 1 else 'are'} not significantly different from it, "
-            f"while {', '.join(worse)} {'is' if len(worse) == 1 else 'are'} significantly worse.")
+            f"while {', '.join(worse)} {'is' if len(worse) == 1 else 'are'} significantly worse.{seed_caution(axis, stats)}")
+
+
+def seed_caution(axis: str, stats: dict[str, Any]) -> str:
+    """A caution for 'significant' differences smaller than the seed-to-seed sd: the interval resamples test
+    images, not training runs, so such a difference could flip with other seeds."""
+    a = stats["axes"][axis]
+    best_sd = stats["variants"][a["best"]]["macro_recall"]["sd"]
+    fragile = [n for n, d in a["versus_best"].items()
+               if d["significant"] and abs(d["difference"]) < max(best_sd, stats["variants"][n]["macro_recall"]["sd"])]
+    if not fragile:
+        return ""
+    return (f" Caution: for {', '.join(fragile)} the difference is smaller than the seed-to-seed sd of macro recall, "
+            "and the interval resamples test images, not training runs, so more seeds could overturn it.")
 
 
 def depth_conclusion(stats: dict[str, Any]) -> str:

@@ -28,3 +28,13 @@ def test_axis_table_marks_significant_rows():
     """The table marks the best and stars significant differences."""
     table = axis_table("x", stats_with({"b": (-0.1, True)}))
     assert "| a | 0.300 ± 0.010 | [0.290, 0.310] |" in table and table.rstrip().endswith("-0.100 [-0.110, -0.090] * |")
+
+
+def test_conclusion_flags_significant_differences_smaller_than_the_seed_sd():
+    """A significant difference smaller than the seed-to-seed sd gets a caution naming that variant; larger ones do not."""
+    stats = stats_with({"b": (-0.005, True), "c": (-0.2, True)})  # every sd is 0.01
+    text = axis_conclusion("x", stats)
+    assert "Caution: for b the difference is smaller than the seed-to-seed sd" in text
+    assert "for c" not in text and "b, c the difference" not in text
+    assert "Caution" not in axis_conclusion("x", stats_with({"c": (-0.2, True)}))
+    assert "Caution" not in axis_conclusion("x", stats_with({"b": (-0.005, False)}))  # not called significant: no caution
