@@ -65,11 +65,26 @@ def axis_conclusion(axis: str, stats: dict[str, Any]) -> str:
     if not a["versus_best"]:
         return f"{a['best']} is the only value run on this axis (test macro recall {fmt(best['mean'])}, 95% CI {ci(best['ci95'])})."
     if not tied:
-        return f"{head} and is significantly better than every other value ({', '.join(worse)}).{seed_caution(axis, stats)}"
+        return (f"{head} and is significantly better than every other value ({', '.join(worse)})."
+                f"{seed_caution(axis, stats)}{chance_note(axis, stats)}")
     if not worse:
         return f"{head}, but no difference to it is significant ({', '.join(tied)}): on this axis the choice does not matter."
     return (f"{head}; {', '.join(tied)} {'is' if len(tied) == 1 else 'are'} not significantly different from it, "
-            f"while {', '.join(worse)} {'is' if len(worse) == 1 else 'are'} significantly worse.{seed_caution(axis, stats)}")
+            f"while {', '.join(worse)} {'is' if len(worse) == 1 else 'are'} significantly worse."
+            f"{seed_caution(axis, stats)}{chance_note(axis, stats)}")
+
+
+CHANCE = 1 / 7  # macro recall of always predicting one class
+
+
+def chance_note(axis: str, stats: dict[str, Any]) -> str:
+    """Names the variants whose every seed sits at chance macro recall (they learned to predict one class)."""
+    flat = [n for n, v in stats["variants"].items() if v["axis"] == axis and max(v["macro_recall"]["per_seed"]) < CHANCE + 0.005]
+    if not flat:
+        return ""
+    verb = "stays" if len(flat) == 1 else "stay"
+    who = "it" if len(flat) == 1 else "they"
+    return f" {', '.join(flat)} {verb} at chance macro recall (1/7 = 0.143) in every seed: {who} learned to predict essentially one class."
 
 
 def seed_caution(axis: str, stats: dict[str, Any]) -> str:
@@ -95,7 +110,19 @@ def depth_conclusion(stats: dict[str, Any]) -> str:
     if len(gaps) == 1:
         return "Only one depth was run: " + "; ".join(parts) + "."
     trend = "grows" if gaps[-1] > gaps[0] else "does not grow"
-    return f"The best-minus-worst activation gap {trend} from the shallowest to the deepest net: " + "; ".join(parts) + "."
+    text = f"The best-minus-worst activation gap {trend} from the shallowest to the deepest net: " + "; ".join(parts) + "."
+    variants = {n: v for n, v in stats["variants"].items() if v["axis"] == "depth_activation"}
+    depths = list(stats["depth_spread"])
+    per_act = []
+    for name in variants:
+        _, d, act = name.split("-", 2)
+        if d == str(depths[0]):
+            last = f"depth-{depths[-1]}-{act}"
+            if last in variants:
+                per_act.append(f"{act} {fmt(variants[name]['macro_recall']['mean'])} → {fmt(variants[last]['macro_recall']['mean'])}")
+    if len(depths) > 1 and per_act:
+        text += f" Mean test macro recall from depth {depths[0]} to depth {depths[-1]}: " + ", ".join(per_act) + "."
+    return text + chance_note("depth_activation", stats)
 
 
 def integrated_section(stats: dict[str, Any], choice: dict[str, Any]) -> str:
@@ -111,6 +138,11 @@ def integrated_section(stats: dict[str, Any], choice: dict[str, Any]) -> str:
     verdict = ("significantly better than" if base["significant"] and base["difference"] > 0 else
                "significantly worse than" if base["significant"] else "not significantly different from")
     lines += ["", f"The integrated model is {verdict} the base ({signed(base['difference'])}, 95% CI {ci(base['ci95'])})."]
+    beaten_by = [d["against"] for label, d in stats["integrated"].items()
+                 if label != "base" and d["significant"] and d["difference"] < 0]
+    if beaten_by:
+        lines[-1] += (f" It is significantly worse than {', '.join(dict.fromkeys(beaten_by))}: combining the values chosen one "
+                      "axis at a time did not beat the best single change.")
     return "\n".join(lines)
 
 

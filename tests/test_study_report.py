@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fer_pipeline.study_report import axis_conclusion, axis_table
+from fer_pipeline.study_report import axis_conclusion, axis_table, depth_conclusion, integrated_section
 
 
 def stats_with(diffs: dict[str, tuple[float, bool]]) -> dict:
@@ -38,3 +38,48 @@ def test_conclusion_flags_significant_differences_smaller_than_the_seed_sd():
     assert "for c" not in text and "b, c the difference" not in text
     assert "Caution" not in axis_conclusion("x", stats_with({"c": (-0.2, True)}))
     assert "Caution" not in axis_conclusion("x", stats_with({"b": (-0.005, False)}))  # not called significant: no caution
+
+
+def test_conclusion_names_variants_stuck_at_chance():
+    """Variants whose every seed has macro recall ~1/7 are named as predicting one class; others are not."""
+    stats = stats_with({"b": (-0.15, True), "c": (-0.01, True)})
+    stats["variants"]["b"]["macro_recall"]["per_seed"] = [1 / 7, 1 / 7, 0.1440]
+    stats["variants"]["c"]["macro_recall"]["per_seed"] = [1 / 7, 0.20]
+    text = axis_conclusion("x", stats)
+    assert "b stays at chance macro recall (1/7 = 0.143) in every seed" in text
+    assert "c stays" not in text and "b, c stay" not in text
+
+
+def depth_stats() -> dict:
+    """Depths 1 and 6 x sigmoid/relu, with relu best at both depths."""
+    means = {"depth-1-sigmoid": 0.28, "depth-1-relu": 0.30, "depth-6-sigmoid": 1 / 7, "depth-6-relu": 0.26}
+    variants = {n: {"axis": "depth_activation", "macro_recall": {"mean": m, "sd": 0.0, "ci95": [m, m], "per_seed": [m, m]}}
+                for n, m in means.items()}
+    spread = {"1": {"best": "depth-1-relu", "worst": "depth-1-sigmoid", "difference": 0.02, "ci95": [0.01, 0.03], "significant": True},
+              "6": {"best": "depth-6-relu", "worst": "depth-6-sigmoid", "difference": 0.117, "ci95": [0.11, 0.12], "significant": True}}
+    return {"variants": variants, "depth_spread": spread}
+
+
+def test_depth_conclusion_reports_trend_and_per_activation_change():
+    """The depth sentence states whether the gap grows, each activation's mean at the shallowest and deepest
+    depth, and which variants collapsed to chance."""
+    text = depth_conclusion(depth_stats())
+    assert "gap grows from the shallowest to the deepest net" in text
+    assert "from depth 1 to depth 6: sigmoid 0.280 → 0.143, relu 0.300 → 0.260." in text
+    assert "depth-6-sigmoid stays at chance" in text
+
+
+def test_integrated_sentence_names_winners_it_loses_to():
+    """The integrated verdict says base-better/worse from the interval, and names axis winners significantly above it."""
+    def d(against, diff, sig):
+        return {"against": against, "difference": diff, "ci95": [diff - 0.01, diff + 0.01], "significant": sig}
+
+    stats = {"variants": {"integrated": {"macro_recall": {"mean": 0.37, "sd": 0.03, "ci95": [0.35, 0.38]}}},
+             "integrated": {"base": d("base", 0.07, True), "activation": d("activation-relu", 0.07, True),
+                            "architecture": d("architecture-cnn", -0.09, True), "batch_size": d("batchsize-64", -0.001, False)}}
+    text = integrated_section(stats, {"architecture": "cnn", "valid_macro_recall": {}})
+    assert "The integrated model is significantly better than the base (+0.070, 95% CI [0.060, 0.080])." in text
+    assert "It is significantly worse than architecture-cnn: combining the values chosen one axis at a time" in text
+    assert "batchsize-64:" not in text
+    stats["integrated"]["architecture"] = d("architecture-cnn", -0.001, False)
+    assert "significantly worse than" not in integrated_section(stats, {"valid_macro_recall": {}})
