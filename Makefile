@@ -33,7 +33,7 @@ bench: $(STAMP)
 
 profile: $(STAMP)
 	dvc repro split
-	python bench/profile.py
+	python bench/profile_steps.py
 
 bench-smoke: $(STAMP)
 	python bench/run.py --smoke --out $(abspath $(VENV))/bench-smoke.json

@@ -1,7 +1,7 @@
 """Where a training step's time goes: torch.profiler over the pipeline's own train_one_epoch.
 
-    python bench/profile.py                  # MLP baseline at batch 32 and the cnn recipe, on the real split
-    python bench/profile.py --steps 100 --rows 12
+    python bench/profile_steps.py                  # MLP baseline at batch 32 and the cnn recipe, on the real split
+    python bench/profile_steps.py --steps 100 --rows 12
 
 Needs data/preprocess and data/split (run `dvc repro split` first). Prints, per model, ms per
 step and the operators with the most self CPU time, so optimisations start from a measurement.
