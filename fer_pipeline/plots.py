@@ -81,20 +81,3 @@ def confusion_figure(matrix: np.ndarray, title: str) -> Figure:
     fig.tight_layout()
     return fig
 
-
-def comparison_bars(table: pd.DataFrame, title: str) -> Figure:
-    """Grouped bars of test macro recall and accuracy per variant."""
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(table)), 4))
-    x = np.arange(len(table))
-    ax.bar(x - 0.2, table["test_macro_recall"], 0.4, label="test macro recall (primary)")
-    ax.bar(x + 0.2, table["test_accuracy"], 0.4, label="test accuracy")
-    for xi, (r, a) in enumerate(zip(table["test_macro_recall"], table["test_accuracy"], strict=True)):
-        ax.text(xi - 0.2, r + 0.01, f"{r:.3f}", ha="center", fontsize=7)
-        ax.text(xi + 0.2, a + 0.01, f"{a:.3f}", ha="center", fontsize=7)
-    ax.set_xticks(x, table["variant"], rotation=20, ha="right")
-    ax.set_ylabel("score (fraction)")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig

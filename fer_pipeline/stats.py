@@ -1,9 +1,4 @@
-"""Statistics over seeds and test images: means, bootstrap intervals, paired bootstrap differences.
-
-Everything is computed from saved predictions. A bootstrap resample of the test images is a
-row of counts W[b, i] (how often image i was drawn); scores of every variant are evaluated on
-the same rows, so differences between variants are paired.
-"""
+"""The stats stage's work: per-variant summaries over seeds and paired comparisons per axis."""
 
 from __future__ import annotations
 
@@ -11,86 +6,56 @@ from typing import Any
 
 import numpy as np
 
-from fer_pipeline import CLASSES
+from fer_pipeline.choose import run_name
+from fer_pipeline.report import read_predictions
+from fer_pipeline.stats import bootstrap_counts, paired_difference, per_class_recall, summarize_variant
+from fer_pipeline.variants import Variant
 
-METRICS = ("macro_recall", "macro_f1", "accuracy")
-
-
-def bootstrap_counts(n: int, resamples: int, seed: int = 0) -> np.ndarray:
-    """(resamples, n) float32 draw counts of n images sampled with replacement, seeded."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(resamples, n))
-    counts = np.zeros((resamples, n), dtype=np.float32)
-    np.add.at(counts, (np.repeat(np.arange(resamples), n), idx.ravel()), 1.0)
-    return counts
+Runs = list[tuple[np.ndarray, np.ndarray]]
 
 
-def weighted_scores(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
-    """Accuracy, macro recall and macro F1 for each row of image weights (a row of ones = plain scores).
-
-    Macro averages run over the classes present in each weighted sample, as scikit-learn does
-    for the classes present in y_true.
-    """
-    k = len(CLASSES)
-    true_1h = np.eye(k, dtype=np.float32)[y_true]
-    pred_1h = np.eye(k, dtype=np.float32)[y_pred]
-    correct = (y_true == y_pred).astype(np.float32)
-    support = weights @ true_1h  # (B, k)
-    predicted = weights @ pred_1h
-    hits = weights @ (true_1h * correct[:, None])
-    present = support > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        recall = np.where(present, hits / support, 0.0)
-        precision = np.where(predicted > 0, hits / predicted, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    n_present = present.sum(axis=1)
-    return {
-        "accuracy": (weights @ correct) / weights.sum(axis=1),
-        "macro_recall": (recall * present).sum(axis=1) / n_present,
-        "macro_f1": (f1 * present).sum(axis=1) / n_present,
-    }
+def load_runs(variants: dict[str, list[Variant]], seeds: tuple[int, ...]) -> dict[str, Runs]:
+    """Variant name -> the (true, predicted) arrays of each seed's run."""
+    return {v.name: [read_predictions(run_name(v, s)) for s in seeds] for vs in variants.values() for v in vs}
 
 
-def seed_mean_scores(runs: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray) -> dict[str, np.ndarray]:
-    """Per metric: (B,) scores averaged over the seeds' runs, each run scored on the same resamples."""
-    per_run = [weighted_scores(t, p, weights) for t, p in runs]
-    return {m: np.mean([r[m] for r in per_run], axis=0) for m in METRICS}
-
-
-def interval(values: np.ndarray) -> tuple[float, float]:
-    """The central 95% percentile interval."""
-    lo, hi = np.percentile(values, [2.5, 97.5])
-    return float(lo), float(hi)
-
-
-def summarize_variant(runs: list[tuple[np.ndarray, np.ndarray]], boot: np.ndarray) -> dict[str, Any]:
-    """Per metric: per-seed values, mean and sd over seeds, and a 95% bootstrap interval of the mean."""
-    ones = np.ones((1, len(runs[0][0])), dtype=np.float32)
-    plain = [weighted_scores(t, p, ones) for t, p in runs]
-    boot_mean = seed_mean_scores(runs, boot)
-    out: dict[str, Any] = {"seeds": len(runs)}
-    for m in METRICS:
-        values = np.array([float(r[m][0]) for r in plain])
-        out[m] = {
-            "per_seed": values.tolist(),
-            "mean": float(values.mean()),
-            "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-            "ci95": list(interval(boot_mean[m])),
+def study_stats(variants: dict[str, list[Variant]], runs: dict[str, Runs], resamples: int) -> dict[str, Any]:
+    """Summaries per variant, each axis's variants against its best, the integrated model against base and winners."""
+    n = len(next(iter(runs.values()))[0][0])
+    boot = bootstrap_counts(n, resamples, seed=0)
+    out: dict[str, Any] = {"bootstrap_resamples": resamples, "test_images": n, "variants": {}, "axes": {}}
+    for axis, vs in variants.items():
+        for v in vs:
+            out["variants"][v.name] = {"axis": axis, "settings": dict(v.settings), **summarize_variant(runs[v.name], boot),
+                                       "recall_per_class": per_class_recall(runs[v.name])}
+        if axis in ("base", "integrated"):
+            continue
+        best = max(vs, key=lambda v: out["variants"][v.name]["macro_recall"]["mean"])
+        out["axes"][axis] = {
+            "best": best.name,
+            "versus_best": {v.name: paired_difference(runs[v.name], runs[best.name], boot) for v in vs if v is not best},
         }
+    if "depth_activation" in variants:
+        out["depth_spread"] = depth_spread(variants["depth_activation"], out["variants"], runs, boot)
+    if "integrated" in variants:
+        others = {"base": "base"} | {axis: a["best"] for axis, a in out["axes"].items()}
+        out["integrated"] = {label: {"against": name, **paired_difference(runs["integrated"], runs[name], boot)}
+                             for label, name in others.items()}
     return out
 
 
-def paired_difference(runs_a: list, runs_b: list, boot: np.ndarray, metric: str = "macro_recall") -> dict[str, Any]:
-    """a - b in seed-mean `metric` on the same test images: point value, 95% interval, significant if it excludes 0."""
-    ones = np.ones((1, len(runs_a[0][0])), dtype=np.float32)
-    point = float(seed_mean_scores(runs_a, ones)[metric][0] - seed_mean_scores(runs_b, ones)[metric][0])
-    lo, hi = interval(seed_mean_scores(runs_a, boot)[metric] - seed_mean_scores(runs_b, boot)[metric])
-    return {"difference": point, "ci95": [lo, hi], "significant": bool(lo > 0 or hi < 0)}
+def axis_metrics(stats: dict[str, Any], variants: dict[str, list[Variant]]) -> dict[str, dict[str, float]]:
+    """Per axis, {variant: mean test macro recall}: the short table `dvc metrics show` prints."""
+    return {axis: {v.name: round(stats["variants"][v.name]["macro_recall"]["mean"], 4) for v in vs}
+            for axis, vs in variants.items()}
 
 
-def per_class_recall(runs: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
-    """Recall of each class, averaged over seeds."""
+def depth_spread(vs: list[Variant], summaries: dict[str, Any], runs: dict[str, Runs], boot: np.ndarray) -> dict[str, Any]:
+    """Per depth: the best and worst activation and their paired difference (does the spread grow with depth?)."""
     out = {}
-    for i, c in enumerate(CLASSES):
-        out[c] = float(np.mean([np.mean(p[t == i] == i) if np.any(t == i) else 0.0 for t, p in runs]))
+    for depth in dict.fromkeys(dict(v.settings)["depth"] for v in vs):
+        at = [v for v in vs if dict(v.settings)["depth"] == depth]
+        ranked = sorted(at, key=lambda v: summaries[v.name]["macro_recall"]["mean"], reverse=True)
+        best, worst = ranked[0], ranked[-1]
+        out[depth] = {"best": best.name, "worst": worst.name, **paired_difference(runs[best.name], runs[worst.name], boot)}
     return out

@@ -32,12 +32,20 @@ def test_unit_all_levels():
     assert x.min() == 0.0 and x.max() == 1.0
 
 
-def test_unit_ignores_mask():
-    """unit scaling is the same whatever the train mask is."""
-    images, mask = images_and_mask()
-    a, _ = normalize(images, mask, "unit")
-    b, _ = normalize(images, ~mask, "unit")
-    np.testing.assert_array_equal(a, b)
+def test_unit_uses_no_statistics_of_any_split():
+    """unit is x/255 per pixel: it computes no statistic (of the train rows or any other), so each row's output
+    depends on that row alone and changing the test images changes only their own rows."""
+    rng = np.random.default_rng(0)
+    images = np.concatenate([rng.integers(0, 201, (4, 48, 48)), rng.integers(0, 101, (2, 48, 48))]).astype(np.uint8)
+    mask = np.array([True, True, True, True, False, False])  # train max 200, test max 100: a max/mean/std would show
+    x, stats = normalize(images, mask, "unit")
+    np.testing.assert_array_equal(x, images.astype(np.float32) / np.float32(255))
+    changed = images.copy()
+    changed[~mask] = 255
+    x2, stats2 = normalize(changed, mask, "unit")
+    np.testing.assert_array_equal(x2[mask], x[mask])
+    np.testing.assert_array_equal(x2[~mask], np.ones((2, 48, 48), np.float32))
+    assert stats == stats2 == {"mean": 0.0, "std": 1.0}
 
 
 def test_standardize_hand_computed():
