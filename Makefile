@@ -1,13 +1,14 @@
 # Two entry points for a fresh machine with Python 3.11, git and make:
 #   make study   - create .venv if missing, install pinned deps, run the DVC pipeline
-#   make test    - same set-up, then the whole test suite
+#   make test    - same set-up, then the fast tests (a few minutes on 2 cores)
+#   make test-all - every test: end-to-end DVC runs, DDP, browser, remote, queue, real data (what CI runs)
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install study test lint clean-venv bench bench-smoke profile plots-html publish-report
+.PHONY: install study test test-all lint clean-venv bench bench-smoke profile plots-html publish-report
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,6 +21,9 @@ study: $(STAMP)
 	dvc repro
 
 test: $(STAMP)
+	python -m pytest -m "not slow"
+
+test-all: $(STAMP)
 	python -m pytest
 
 lint: $(STAMP)

@@ -18,7 +18,6 @@ import os
 import platform
 import resource
 import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -29,6 +28,7 @@ import torch
 from PIL import Image
 
 from fer_pipeline import CLASSES
+from fer_pipeline.cli import stage_command
 from fer_pipeline.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +58,8 @@ def run_stage(stage: str, cwd: Path) -> tuple[float, float]:
     """(wall seconds, peak RSS in GiB) of one stage script run as DVC runs it."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    subprocess.run([sys.executable, str(ROOT / "stages" / f"{stage}.py")], cwd=cwd, check=True, capture_output=True)
+    cmd, env = stage_command(stage, code_root=str(ROOT))
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True)
     wall = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # max over children so far, in KiB
     return wall, max(peak, before) / 2**20

@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from fer_pipeline import paths
 from fer_pipeline.io import read_json
-from fer_pipeline.variants import FACTORS, Variant
-
-
-def run_name(variant: Variant, seed: int) -> str:
-    """The --variant name of one study run: a path under each stage's folder.
-
-    Axis runs live under study/, the integrated model's under integrated/: choose reads all of
-    metrics/train/study, and the integrated runs it leads to must not be inside it.
-    """
-    root = "integrated" if variant.axis == "integrated" else "study"
-    return f"{root}/{variant.run(seed)}"
+from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams, check_study_presets
+from fer_pipeline.variants import FACTORS, Variant, axis_settings, merge, study_variants
 
 
 def valid_recalls(variants: list[Variant], seeds: tuple[int, ...], root: Path = Path(".")) -> dict[str, list[float]]:
     """Axis value -> the best-epoch valid macro recall of each seed's run."""
-    out = {}
-    for v in variants:
-        out[v.settings[0][1]] = [
-            float(read_json(root / paths.live_dir(run_name(v, s)) / "metrics.json")["valid"]["macro_recall"]) for s in seeds
-        ]
-    return out
+    return {v.settings[0][1]: [float(read_json(root / paths.live_dir(v.run(s)) / "metrics.json")["valid"]["macro_recall"])
+                               for s in seeds] for v in variants}
 
 
 def choose(valid: dict[str, dict[str, list[float]]]) -> dict[str, str]:
@@ -40,3 +28,23 @@ def choose(valid: dict[str, dict[str, list[float]]]) -> dict[str, str]:
             means = [float(np.mean(valid[factor][v])) for v in values]
             chosen[factor] = values[int(np.argmax(means))]
     return chosen
+
+
+def study_and_presets(pf: ParamsFile) -> tuple[StudyParams, PresetsParams]:
+    """The study's axes and the presets their names refer to."""
+    study, presets = pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets")
+    check_study_presets(study, presets, pf.where)
+    return study, presets
+
+
+def choice_record(study: StudyParams, presets: PresetsParams, root: Path = Path(".")) -> dict[str, Any]:
+    """choice.json: the chosen value per factor, the model/train settings they make (presets resolved, so the
+    integrated runs read no preset themselves) and the validation scores they were chosen on."""
+    variants = study_variants(study)
+    valid = {f: valid_recalls(variants[f], study.seeds, root) for f in FACTORS}
+    chosen = choose(valid)
+    # Axis values are strings in run names; batch sizes are integers in params.
+    typed = {f: int(v) if f == "batch_size" else v for f, v in chosen.items()}
+    named = {"optimizer": presets.optimizers, "architecture": presets.architectures}
+    settings = merge(*(axis_settings(f, typed[f], named.get(f, {}).get(typed[f])) for f in FACTORS if f in typed))
+    return {"chosen": chosen, "settings": settings, "valid_macro_recall": valid}

@@ -9,44 +9,23 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from fer_pipeline import FerError
-from fer_pipeline.io import read_json
-from fer_pipeline.params import Params, load_params, parse_override
+from fer_pipeline.params import START_SECTIONS
 
 
-def stage_args(doc: str, variant: bool = False) -> argparse.Namespace:
-    """Parse --params, and for per-variant stages --variant and repeated --set KEY=VALUE."""
+def stage_args(doc: str, variant: bool = False, argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse --params, and for per-variant stages --variant, --from, --axis, --choice and --set."""
     p = argparse.ArgumentParser(description=doc)
     p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     if variant:
-        p.add_argument("--variant", required=True, help="variant name, e.g. baseline or activation-relu")
-        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override one param for this variant, e.g. model.activation=tanh")
+        p.add_argument("--variant", required=True, help="run name, e.g. baseline or study/activation-relu-s0")
+        p.add_argument("--from", dest="start", default="", choices=["", *START_SECTIONS], metavar="SECTION",
+                       help="take <SECTION>.model/<SECTION>.train instead of model/train: base (study) or cnn (recipe)")
         p.add_argument("--axis", action="append", default=[], metavar="AXIS=VALUE",
-                       help="apply a study axis value to the base, e.g. optimizer=sgd or depth=3")
-        p.add_argument("--choice", help="JSON of chosen axis values (the select stage's choice.json)")
-        p.add_argument("--from", dest="start", default="", metavar="SECTION",
-                       help="start from <SECTION>.model/<SECTION>.train instead of model/train: base (study) or cnn (recipe)")
-    return p.parse_args()
-
-
-def stage_params(args: argparse.Namespace) -> Params:
-    """Load params.yaml with this variant's --choice, --axis and then --set overrides applied."""
-    from fer_pipeline.variants import FACTORS, axis_overrides
-
-    start = getattr(args, "start", "")
-    base = load_params(args.params, start=start)
-    axes: list[tuple[str, str]] = []
-    if getattr(args, "choice", None):
-        choice = read_json(args.choice)
-        axes += [(f, str(choice[f])) for f in FACTORS if f in choice]
-    for text in getattr(args, "axis", []):
-        axis, _, value = text.partition("=")
-        if not value:
-            raise FerError(f"--axis {text!r}: expected AXIS=VALUE, e.g. optimizer=sgd")
-        axes.append((axis, value))
-    overrides = [o for axis, value in axes for o in axis_overrides(base, axis, value)]
-    overrides += [parse_override(s) for s in getattr(args, "set", [])]
-    return load_params(args.params, overrides, start) if overrides else base
+                       help="a study axis value applied to the section, e.g. optimizer=sgd or depth=3")
+        p.add_argument("--choice", help="the choose stage's choice.json: its settings apply first")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="one model/train field for this run, e.g. train.seed=1 (YAML value)")
+    return p.parse_args(argv)
 
 
 def run(main: Callable[[], None]) -> None:
@@ -68,3 +47,12 @@ def fail(message: str) -> NoReturn:
     """Print `error: <message>` as one line on stderr and exit with status 2."""
     print("error: " + " ".join(message.split()), file=sys.stderr)
     sys.exit(2)
+
+
+def stage_command(stage: str, *args: str, code_root: str) -> tuple[list[str], dict[str, str]]:
+    """(argv, environment) that run a stage as dvc.yaml does, `python -m stages.<stage>`, from any working folder:
+    for tests and benchmarks that run stages in a scratch folder with the code of `code_root`."""
+    import os
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [code_root, os.environ.get("PYTHONPATH")]))}
+    return [sys.executable, "-m", f"stages.{stage}", *args], env

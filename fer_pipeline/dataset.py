@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from fer_pipeline import CLASSES, IMAGE_SIZE, FerError
-from fer_pipeline.io import atomic_path
+from fer_pipeline import CLASSES, IMAGE_SIZE, FerError, paths
+from fer_pipeline.io import atomic_path, read_json
 
 SPLITS = ("train", "test")
 
@@ -72,3 +73,9 @@ def load_dataset(path: str | Path) -> RawDataset:
     """Read a data set written by save_dataset."""
     with np.load(path, allow_pickle=False) as z:
         return RawDataset(**{k: z[k] for k in ("images", "labels", "split", "usage", "ids")})
+
+
+def data_label(manifest: dict[str, Any] | None = None) -> str:
+    """'FER2013' or the synthetic banner (from fetch's manifest), for every metrics file and plot title."""
+    manifest = manifest if manifest is not None else read_json(paths.MANIFEST)
+    return manifest["data"]

@@ -37,10 +37,15 @@ def under_torchrun() -> bool:
 
 
 def relaunch_with_torchrun(processes: int) -> None:
-    """Replace this process by `torchrun --standalone --nproc_per_node=N <same script and args>`."""
+    """Replace this process by `torchrun --standalone --nproc_per_node=N <same module or script, same args>`."""
     # Share the cores instead of each process taking them all (torchrun would pick 1 and warn).
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // processes)))
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", *sys.argv]
+    # A stage started as `python -m stages.train` restarts as a module too, so each worker imports the
+    # fer_pipeline of the current workspace (run as a script, stages/ would come first on sys.path instead).
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    target = ["--module", spec.name] if spec is not None else [sys.argv[0]]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", *target,
+           *sys.argv[1:]]
     os.execv(sys.executable, cmd)
 
 

@@ -11,10 +11,9 @@ from fer_pipeline import CLASSES
 from fer_pipeline.metrics import confusion, per_class_scores, summary_scores
 
 
-def evaluation_report(
-    y_true: np.ndarray, y_pred: np.ndarray, twin: np.ndarray, label: str, audit: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The metrics file: scores on the whole test split, without train twins, recall per class, audit facts."""
+def evaluation_report(y_true: np.ndarray, y_pred: np.ndarray, twin: np.ndarray, label: str) -> dict[str, Any]:
+    """The metrics file: scores on the whole test split and without train twins, recall per class (numbers only,
+    beside the data label; provenance is in report.json's audit)."""
     keep = ~twin
     # Kept short on purpose: `dvc metrics show/diff` prints one column per key.
     report = {
@@ -23,8 +22,6 @@ def evaluation_report(
         "test_dedup": summary_scores(y_true[keep], y_pred[keep]) | {"images": int(keep.sum())},
         "recall": {c: s["recall"] for c, s in per_class_scores(y_true, y_pred).items()},
     }
-    if audit is not None:
-        report["audit"] = audit
     return report
 
 

@@ -76,7 +76,7 @@ def checkpoint_metadata(ckpt: dict[str, Any]) -> dict[str, str]:
     args = ckpt.get("args", {})
     pre = args.get("preprocess") if isinstance(args.get("preprocess"), dict) else {}
     return {"variant": str(args.get("variant", "")), "normalize": str(pre.get("normalize", "")),
-            "input": "float32 (batch,1,48,48): pixels/255, then (x-mean)/std of stats.json when normalize=standardize"}
+            "input": "float32 (batch,1,48,48): pixels/255, then (x-mean)/std of normalization.json when normalize=standardize"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,7 @@ import numpy as np
 from fer_pipeline import CLASSES, SYNTHETIC_BANNER, paths
 from fer_pipeline.dataset import RawDataset, save_dataset
 from fer_pipeline.dedup import Duplicates, find_duplicates
-from fer_pipeline.io import atomic_path, read_json, write_json
+from fer_pipeline.io import atomic_path, write_json
 from fer_pipeline.params import DataParams
 from fer_pipeline.sources import read_source, resolve_source, sha256_file
 
@@ -62,9 +62,3 @@ def write_fetch(ds: RawDataset, dups: Duplicates, manifest: dict[str, Any]) -> N
     with atomic_path(paths.DUPLICATES) as tmp, open(tmp, "wb") as f:
         np.savez(f, group=dups.group, test_twin=dups.test_twin, blank=dups.blank)
     write_json(paths.MANIFEST, manifest)
-
-
-def data_label(manifest: dict[str, Any] | None = None) -> str:
-    """'FER2013' or the synthetic banner, for every metrics file and plot title."""
-    manifest = manifest if manifest is not None else read_json(paths.MANIFEST)
-    return manifest["data"]

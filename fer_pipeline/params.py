@@ -27,6 +27,28 @@ def _positive(v: Any) -> bool:
     return v > 0
 
 
+# Rules shared by more than one section (the model section and the architecture presets, the train
+# section and the optimizer presets): each written once, as a factory (a dataclass field is per class).
+def _widths() -> Any:
+    return _check(lambda v: len(v) >= 1 and all(h >= 1 for h in v), "a non-empty list of integers >= 1")
+
+
+def _dropout() -> Any:
+    return _check(lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+def _lr() -> Any:
+    return _check(_positive, "a number > 0")
+
+
+def _momentum() -> Any:
+    return _check(lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+def _weight_decay() -> Any:
+    return _check(lambda v: v >= 0, "a number >= 0")
+
+
 @dataclass(frozen=True)
 class SyntheticParams:
     train_size: int = _check(_positive, "an integer >= 1")
@@ -57,19 +79,29 @@ class SplitParams:
 class ModelParams:
     family: Literal["mlp", "cnn"]
     activation: Literal[ACTIVATIONS]  # type: ignore[valid-type]
-    hidden: tuple[int, ...] = _check(lambda v: len(v) >= 1 and all(h >= 1 for h in v), "a non-empty list of integers >= 1")
-    channels: tuple[int, ...] = _check(lambda v: len(v) >= 1 and all(h >= 1 for h in v), "a non-empty list of integers >= 1")
-    dropout: float = _check(lambda v: 0 <= v < 1, "a number in [0, 1)")
+    hidden: tuple[int, ...] = _widths()
+    channels: tuple[int, ...] = _widths()
+    dropout: float = _dropout()
     batch_norm: bool
 
 
+class _NesterovRule:
+    """torch's SGD applies Nesterov momentum only when asked, and only SGD with momentum can."""
+
+    def problem(self) -> tuple[str, str] | None:
+        if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):  # type: ignore[attr-defined]
+            return "nesterov", "false unless optimizer is sgd with momentum > 0"
+        return None
+
+
 @dataclass(frozen=True)
-class TrainParams:
+class TrainParams(_NesterovRule):
     batch_size: int = _check(_positive, "an integer >= 1")
     optimizer: Literal[OPTIMIZERS]  # type: ignore[valid-type]
-    lr: float = _check(_positive, "a number > 0")
-    momentum: float = _check(lambda v: 0 <= v < 1, "a number in [0, 1)")
-    weight_decay: float = _check(lambda v: v >= 0, "a number >= 0")
+    lr: float = _lr()
+    momentum: float = _momentum()
+    nesterov: bool
+    weight_decay: float = _weight_decay()
     scheduler: Literal["none", "cosine", "step", "plateau"]
     max_epochs: int = _check(_positive, "an integer >= 1")
     patience: int = _check(_positive, "an integer >= 1")
@@ -112,13 +144,14 @@ class StudyParams:
 
 
 @dataclass(frozen=True)
-class OptimizerPreset:
+class OptimizerPreset(_NesterovRule):
     """One value of the optimizer axis: the optimizer with its own lr (one lr does not suit all)."""
 
     optimizer: Literal[OPTIMIZERS]  # type: ignore[valid-type]
-    lr: float = _check(_positive, "a number > 0")
-    momentum: float = _check(lambda v: 0 <= v < 1, "a number in [0, 1)")
-    weight_decay: float = _check(lambda v: v >= 0, "a number >= 0")
+    lr: float = _lr()
+    momentum: float = _momentum()
+    nesterov: bool
+    weight_decay: float = _weight_decay()
 
 
 @dataclass(frozen=True)
@@ -126,9 +159,9 @@ class ArchitecturePreset:
     """One value of the architecture axis: the model's family, widths, dropout and batch norm."""
 
     family: Literal["mlp", "cnn"]
-    hidden: tuple[int, ...] = _check(lambda v: len(v) >= 1 and all(h >= 1 for h in v), "a non-empty list of integers >= 1")
-    channels: tuple[int, ...] = _check(lambda v: len(v) >= 1 and all(h >= 1 for h in v), "a non-empty list of integers >= 1")
-    dropout: float = _check(lambda v: 0 <= v < 1, "a number in [0, 1)")
+    hidden: tuple[int, ...] = _widths()
+    channels: tuple[int, ...] = _widths()
+    dropout: float = _dropout()
     batch_norm: bool
 
 
@@ -176,13 +209,13 @@ def _type_name(tp: Any) -> str:
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))
 
 
-def _convert(value: Any, tp: Any, key: str, where: str) -> Any:
+def _convert(value: Any, tp: Any, key: str, where: str, read: set[str] | None) -> Any:
     """Check `value` against type `tp`, converting lists to tuples and sections to dataclasses."""
     bad = FerError(f"{where}: key '{key}' is {value!r}; expected {_type_name(tp)}")
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise FerError(f"{where}: key '{key}' must be a section (mapping), got {value!r}")
-        return build_section(tp, value, key, where)
+        return build_section(tp, value, key, where, read=read)
     origin = typing.get_origin(tp)
     if origin is Literal:
         if value not in typing.get_args(tp):
@@ -191,11 +224,11 @@ def _convert(value: Any, tp: Any, key: str, where: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict) or not value:
             raise FerError(f"{where}: key '{key}' must be a non-empty section of named entries")
-        return {str(k): _convert(v, typing.get_args(tp)[1], f"{key}.{k}", where) for k, v in value.items()}
+        return {str(k): _convert(v, typing.get_args(tp)[1], f"{key}.{k}", where, read) for k, v in value.items()}
     if origin is tuple:
-        if not isinstance(value, list):
+        if not isinstance(value, list | tuple):
             raise bad
-        return tuple(_convert(v, typing.get_args(tp)[0], f"{key}[{i}]", where) for i, v in enumerate(value))
+        return tuple(_convert(v, typing.get_args(tp)[0], f"{key}[{i}]", where, None) for i, v in enumerate(value))
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp is float and isinstance(value, str) and _SCIENTIFIC.fullmatch(value):
@@ -206,52 +239,110 @@ def _convert(value: Any, tp: Any, key: str, where: str) -> Any:
     return value
 
 
-def build_section(cls: type, raw: dict[str, Any], prefix: str, where: str) -> Any:
-    """Build dataclass `cls` from `raw`, rejecting unknown/missing keys and rule violations."""
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+def build_field(cls: type, name: str, value: Any, key: str, where: str, read: set[str] | None = None) -> Any:
+    """One field of `cls` from its raw value: typed, then checked against the field's rule."""
+    f = next((f for f in dataclasses.fields(cls) if f.name == name), None)
+    if f is None:
+        raise FerError(f"{where}: unknown key '{key}'; allowed keys here: {', '.join(x.name for x in dataclasses.fields(cls))}")
+    tp = typing.get_type_hints(cls)[name]
+    typed = _convert(value, tp, key, where, read)
+    if read is not None and not (dataclasses.is_dataclass(tp) or typing.get_origin(tp) is dict):
+        read.add(key)  # sections record their own leaves
+    rule = f.metadata.get("rule")
+    if rule is not None and not rule(typed):
+        raise FerError(f"{where}: key '{key}' is {value!r}; expected {f.metadata['text']}")
+    return typed
+
+
+def build_section(cls: type, raw: dict[str, Any], prefix: str, where: str, overrides: dict[str, Any] | None = None,
+                  read: set[str] | None = None) -> Any:
+    """Build dataclass `cls` from `raw`, rejecting unknown/missing keys and rule violations.
+
+    overrides: field name -> raw value used instead of raw's (typed and checked the same way; never read
+    from raw). read: when given, collects the dotted key of every leaf value taken from raw.
+    """
+    names = [f.name for f in dataclasses.fields(cls)]
     dotted = (prefix + ".") if prefix else ""
-    unknown = sorted(set(raw) - set(fields))
+    overrides, nested = dict(overrides or {}), {}
+    for k in [k for k in overrides if "." in k]:  # `synthetic.seed`: a key of a nested section
+        head, rest = k.split(".", 1)
+        nested.setdefault(head, {})[rest] = overrides.pop(k)
+    unknown = sorted(set(raw) - set(names)) or sorted((set(overrides) | set(nested)) - set(names))
     if unknown:
-        raise FerError(f"{where}: unknown key '{dotted}{unknown[0]}'; allowed keys here: {', '.join(fields)}")
-    missing = [n for n in fields if n not in raw]
+        raise FerError(f"{where}: unknown key '{dotted}{unknown[0]}'; allowed keys here: {', '.join(names)}")
+    missing = [n for n in names if n not in raw and n not in overrides]
     if missing:
-        raise FerError(f"{where}: missing key '{dotted}{missing[0]}'; add it (see the README's params table)")
-    values = {}
-    for name, f in fields.items():
-        key = dotted + name
-        value = _convert(raw[name], hints[name], key, where)
-        rule = f.metadata.get("rule")
-        if rule is not None and not rule(value):
-            raise FerError(f"{where}: key '{key}' is {raw[name]!r}; expected {f.metadata['text']}")
-        values[name] = value
-    return cls(**values)
+        raise FerError(f"{where}: missing key '{dotted}{missing[0]}'; add it (see docs/pipeline.md)")
+    hints = typing.get_type_hints(cls)
+    for n in nested:
+        if not dataclasses.is_dataclass(hints[n]) or not isinstance(raw.get(n), dict):
+            raise FerError(f"{where}: override '{dotted}{n}.{next(iter(nested[n]))}' names no section '{dotted}{n}'")
+    values = {n: build_field(cls, n, overrides[n], dotted + n, where) if n in overrides
+              else build_section(hints[n], raw[n], dotted + n, where, nested[n], read) if n in nested
+              else build_field(cls, n, raw[n], dotted + n, where, read) for n in names}
+    built = cls(**values)
+    problem = built.problem() if hasattr(built, "problem") else None
+    if problem is not None:
+        name, text = problem
+        value = overrides.get(name, raw.get(name))
+        raise FerError(f"{where}: key '{dotted}{name}' is {value!r}; expected {text}")
+    return built
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """Parse `a.b=value` (value in YAML syntax) as used by --set."""
+    """Parse `a.b=value` (value in YAML syntax) as used by --set and --axis."""
     if "=" not in text:
-        raise FerError(f"--set {text!r}: expected KEY=VALUE, e.g. model.activation=relu")
+        raise FerError(f"{text!r}: expected KEY=VALUE, e.g. model.activation=relu")
     key, value = text.split("=", 1)
     return key.strip(), yaml.safe_load(value)
 
 
-def apply_overrides(raw: dict[str, Any], overrides: list[tuple[str, Any]], where: str) -> dict[str, Any]:
-    """Return a copy of `raw` with dotted keys replaced; a key that does not exist is an error."""
-    import copy
+class ParamsFile:
+    """params.yaml as one stage reads it: only the sections the stage asks for are typed and checked, and
+    every dotted key it reads is recorded in `read`, so that a test can prove dvc.yaml declares exactly
+    the params each stage reads (tests/test_stage_contract.py)."""
 
-    out = copy.deepcopy(raw)
-    for key, value in overrides:
-        node = out
-        parts = key.split(".")
-        for p in parts[:-1]:
-            if not isinstance(node.get(p), dict):
-                raise FerError(f"{where}: override '{key}' names no section '{p}'")
-            node = node[p]
-        if parts[-1] not in node:
-            raise FerError(f"{where}: override '{key}' names no existing key")
-        node[parts[-1]] = value
-    return out
+    def __init__(self, path: str | Path = "params.yaml") -> None:
+        self.where = str(path)
+        path = Path(path)
+        if not path.is_file():
+            raise FerError(f"{self.where}: not found; run from the project root, where params.yaml lives")
+        try:
+            raw = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as e:
+            raise FerError(f"{self.where}: not valid YAML ({str(e).splitlines()[0]}); fix the syntax") from None
+        if not isinstance(raw, dict):
+            raise FerError(f"{self.where}: must be a mapping of sections (data, preprocess, split, model, train, ...)")
+        self.raw = raw
+        self.read: set[str] = set()
+
+    def _node(self, key: str) -> Any:
+        node: Any = self.raw
+        for i, part in enumerate(key.split(".")):
+            if not isinstance(node, dict) or part not in node:
+                raise FerError(f"{self.where}: missing key '{'.'.join(key.split('.')[:i + 1])}'; add it (see docs/pipeline.md)")
+            node = node[part]
+        return node
+
+    def section(self, cls: type, key: str, overrides: dict[str, Any] | None = None) -> Any:
+        """The section at dotted `key` as a `cls`; fields in `overrides` come from there instead (and are not read)."""
+        node = self._node(key)
+        if not isinstance(node, dict):
+            raise FerError(f"{self.where}: key '{key}' must be a section (mapping), got {node!r}")
+        return build_section(cls, node, key, self.where, overrides, self.read)
+
+    def field(self, cls: type, key: str) -> Any:
+        """One field of a `cls` section, by its dotted key (e.g. base.train.device), typed and checked."""
+        return build_field(cls, key.rsplit(".", 1)[-1], self._node(key), key, self.where, self.read)
+
+
+def check_study_presets(study: StudyParams, presets: PresetsParams, where: str) -> None:
+    """Every name on the optimizer and architecture axes must be defined in presets."""
+    for axis, defined in (("optimizers", presets.optimizers), ("architectures", presets.architectures)):
+        unknown = [v for v in getattr(study, axis) if v not in defined]
+        if unknown:
+            raise FerError(f"{where}: study.{axis} names {unknown[0]!r}, which presets.{axis} does not define; "
+                           f"defined: {', '.join(defined)}")
 
 
 START_SECTIONS = ("base", "cnn")
@@ -259,34 +350,31 @@ START_SECTIONS = ("base", "cnn")
 
 def load_params(path: str | Path = "params.yaml", overrides: list[tuple[str, Any]] | None = None,
                 start: str = "") -> Params:
-    """Read, override and validate params.yaml; raise FerError naming the bad key.
+    """The whole params.yaml, typed and checked (for tools and tests; stages read only their sections).
 
-    start: model/train begin as <start>.model/<start>.train (`base` for study runs, `cnn` for the recipe).
+    start: model/train are taken from <start>.model/<start>.train (`base` for the study, `cnn` for the recipe).
+    overrides: (dotted key, raw value) pairs, e.g. ("model.activation", "tanh").
     """
-    path = Path(path)
-    where = str(path)
-    if not path.is_file():
-        raise FerError(f"{where}: not found; run from the project root, where params.yaml lives")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise FerError(f"{where}: not valid YAML ({str(e).splitlines()[0]}); fix the syntax") from None
-    if not isinstance(raw, dict):
-        raise FerError(f"{where}: must be a mapping of sections (data, preprocess, split, model, train, plot, study)")
-    if start:
-        if start not in START_SECTIONS:
-            raise FerError(f"--from {start}: unknown section; allowed: {', '.join(START_SECTIONS)}")
-        section = raw.get(start)
-        if not isinstance(section, dict) or not {"model", "train"} <= set(section):
-            raise FerError(f"{where}: key '{start}' must hold a model and a train section")
-        raw = {**raw, "model": section["model"], "train": section["train"]}
-    raw = apply_overrides(raw, overrides or [], where)
-    params = build_section(Params, raw, "", where)
-    for axis, presets in (("optimizers", params.presets.optimizers), ("architectures", params.presets.architectures)):
-        unknown = [v for v in getattr(params.study, axis) if v not in presets]
-        if unknown:
-            raise FerError(f"{where}: study.{axis} names {unknown[0]!r}, which presets.{axis} does not define; "
-                           f"defined: {', '.join(presets)}")
+    pf = ParamsFile(path)
+    if start and start not in START_SECTIONS:
+        raise FerError(f"--from {start}: unknown section; allowed: {', '.join(START_SECTIONS)}")
+    by_section: dict[str, dict[str, Any]] = {}
+    for key, value in overrides or []:
+        section, _, name = key.partition(".")
+        by_section.setdefault(section, {})[name] = value
+    sections = {}
+    for f in dataclasses.fields(Params):
+        source = f"{start}.{f.name}" if start and f.name in ("model", "train") else f.name
+        cls = typing.get_type_hints(Params)[f.name]
+        sections[f.name] = pf.section(cls, source, by_section.pop(f.name, {}))
+    if by_section:
+        raise FerError(f"{pf.where}: override '{next(iter(by_section))}' names no section")
+    allowed = [f.name for f in dataclasses.fields(Params)]
+    unknown = sorted(set(pf.raw) - set(allowed))
+    if unknown:
+        raise FerError(f"{pf.where}: unknown key '{unknown[0]}'; allowed keys here: {', '.join(allowed)}")
+    params = Params(**sections)
+    check_study_presets(params.study, params.presets, pf.where)
     return params
 
 

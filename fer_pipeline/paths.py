@@ -12,9 +12,13 @@ MANIFEST = FETCH / "manifest.json"
 PREPROCESS = Path("data/preprocess")
 IMAGES = PREPROCESS / "images.npy"
 LABELS = PREPROCESS / "labels.npy"
-STATS = PREPROCESS / "stats.json"
+NORMALIZATION = PREPROCESS / "normalization.json"  # how images were scaled (mean/std for standardize)
 
 SPLIT = Path("data/split/indices.npz")
+
+CHOICE = Path("data/choose/choice.json")
+STATS = Path("data/stats/stats.json")
+REPORTS = Path("reports")
 
 
 def model_file(variant: str) -> Path:

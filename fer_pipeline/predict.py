@@ -26,6 +26,7 @@ from fer_pipeline.checkpoint import load_model
 from fer_pipeline.io import atomic_path, read_json
 from fer_pipeline.params import PreprocessParams, build_section
 from fer_pipeline.train import predict
+from fer_pipeline.variants import Variant
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels of the original image
 
@@ -35,7 +36,6 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".t
 # Faces under this size would be upscaled more than 1.5x into the 48x48 input, too blurry to
 # read an expression; it also keeps the cascade's small-window false positives out.
 MIN_FACE = 32
-STATS = Path("data/stats/stats.json")  # written by the stats stage
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class FileResult:
         return all(p.face is None for p in self.predictions)
 
 
-def best_model(stats_file: Path = STATS) -> Path:
+def best_model(stats_file: Path = paths.STATS) -> Path:
     """The checkpoint of the last study's best model: the variant with the highest mean test macro
     recall in the stats stage's output, and of its seeds the run with the highest test macro recall."""
     hint = "run `dvc repro` to train the study, or pass --model PATH"
@@ -84,32 +84,32 @@ def best_model(stats_file: Path = STATS) -> Path:
         seed = stats["seeds"][seed_scores.index(max(seed_scores))]
     except (KeyError, TypeError, ValueError, IndexError, json.JSONDecodeError):
         raise FerError(f"{stats_file}: not the stats stage's output (variants with macro_recall per seed); {hint}") from None
-    root = "integrated" if best["axis"] == "integrated" else "study"
-    model = paths.model_file(f"{root}/{name}-s{seed}")
+    model = paths.model_file(Variant(name, best["axis"], ()).run(seed))
     if not model.is_file():
         raise FerError(f"{model}: not found (best variant {name!r}, seed {seed}, in {stats_file}); {hint}")
     return model
 
 
 def normalization(args: dict[str, Any], stats_path: Path, model_path: Path) -> tuple[float, float]:
-    """(mean, std) the model's training inputs were standardized with: (0, 1) for `unit`, stats.json for `standardize`."""
+    """(mean, std) the model's training inputs were standardized with: (0, 1) for `unit`, normalization.json for `standardize`."""
     if not isinstance(args.get("preprocess"), dict):
         raise FerError(f"{model_path}: checkpoint args lack preprocess.normalize; retrain it with `dvc repro`")
     mode = build_section(PreprocessParams, args["preprocess"], "preprocess", f"{model_path} (args)").normalize
     if mode == "unit":
         return 0.0, 1.0
-    # The checkpoint holds no statistics: they live in the preprocess stage's stats.json of the training run.
+    # The checkpoint holds no statistics: they live in the preprocess stage's normalization.json of the training run.
     if not stats_path.is_file():
         raise FerError(f"{stats_path}: not found; the model was trained with preprocess.normalize=standardize and needs the "
-                       "training run's stats.json: run `dvc repro` or pass --stats PATH")
+                       "training run's normalization.json: run `dvc repro` or pass --normalization PATH")
     try:
         stats = read_json(stats_path)
         mean, std, made_with = float(stats["mean"]), float(stats["std"]), stats.get("normalize")
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise FerError(f"{stats_path}: not a stats file with numeric mean and std; rerun `dvc repro` or pass --stats PATH") from None
+        raise FerError(f"{stats_path}: not a normalization file with numeric mean and std; "
+                       "rerun `dvc repro` or pass --normalization PATH") from None
     if made_with != "standardize" or not std > 0:
         raise FerError(f"{stats_path}: made with normalize={made_with!r} (std {std}), but the model was trained with "
-                       "standardize; pass the training run's stats.json with --stats, or rerun `dvc repro`")
+                       "standardize; pass the training run's normalization.json with --normalization, or rerun `dvc repro`")
     return mean, std
 
 
@@ -290,8 +290,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("inputs", nargs="+", type=Path, metavar="IMAGE_OR_FOLDER",
                    help="image files (48x48 face crops or photos) and folders of them")
     p.add_argument("--model", type=Path, help="checkpoint (default: the best study model in data/stats/stats.json)")
-    p.add_argument("--stats", type=Path, default=paths.STATS,
-                   help=f"stats.json of a standardize-trained model (default: {paths.STATS})")
+    p.add_argument("--normalization", "--stats", dest="normalization", type=Path, default=paths.NORMALIZATION,
+                   help=f"the preprocess stage's normalization.json of a standardize-trained model (default: {paths.NORMALIZATION})")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.add_argument("--annotate", type=Path, metavar="DIR", help="write each photo with face boxes and labels to DIR as PNG")
     return p.parse_args(argv)
@@ -309,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not model_path.is_file():
             raise FerError(f"{model_path}: no such checkpoint; pass --model PATH of a trained model.pt (`dvc repro` trains them)")
         model, ckpt = load_model(model_path)
-        norm = normalization(ckpt["args"], args.stats, model_path)
+        norm = normalization(ckpt["args"], args.normalization, model_path)
         cascade = load_cascade()
         if args.annotate is not None:
             make_folder(args.annotate)

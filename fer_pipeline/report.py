@@ -128,8 +128,7 @@ def depth_conclusion(stats: dict[str, Any]) -> str:
 def integrated_section(stats: dict[str, Any], choice: dict[str, Any]) -> str:
     """The integrated model's choice and its paired comparison with the base and every axis winner."""
     v = stats["variants"]["integrated"]["macro_recall"]
-    lines = ["Chosen on validation macro recall (never test): " + ", ".join(f"{k} = {choice[k]}" for k in choice
-                                                                          if k != "valid_macro_recall") + ".",
+    lines = ["Chosen on validation macro recall (never test): " + ", ".join(f"{k} = {v}" for k, v in choice["chosen"].items()) + ".",
              "", f"Integrated model: test macro recall {fmt(v['mean'])} ± {fmt(v['sd'])} over seeds, 95% CI {ci(v['ci95'])}.",
              "", "| against | Δ macro recall (integrated − other) | 95% CI | significant |", "|---|---|---|---|"]
     for label, d in stats["integrated"].items():

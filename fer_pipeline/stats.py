@@ -6,9 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from fer_pipeline.choose import run_name
-from fer_pipeline.report import read_predictions
-from fer_pipeline.stats import bootstrap_counts, paired_difference, per_class_recall, summarize_variant
+from fer_pipeline.bootstrap import bootstrap_counts, paired_difference, per_class_recall, summarize_variant
+from fer_pipeline.results import read_predictions
 from fer_pipeline.variants import Variant
 
 Runs = list[tuple[np.ndarray, np.ndarray]]
@@ -16,7 +15,7 @@ Runs = list[tuple[np.ndarray, np.ndarray]]
 
 def load_runs(variants: dict[str, list[Variant]], seeds: tuple[int, ...]) -> dict[str, Runs]:
     """Variant name -> the (true, predicted) arrays of each seed's run."""
-    return {v.name: [read_predictions(run_name(v, s)) for s in seeds] for vs in variants.values() for v in vs}
+    return {v.name: [read_predictions(v.run(s)) for s in seeds] for vs in variants.values() for v in vs}
 
 
 def study_stats(variants: dict[str, list[Variant]], runs: dict[str, Runs], resamples: int) -> dict[str, Any]:

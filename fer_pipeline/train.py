@@ -35,7 +35,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def make_optimizer(model: nn.Module, tp: TrainParams) -> torch.optim.Optimizer:
-    """The optimizer named by train.optimizer with train.lr / momentum / weight_decay.
+    """The optimizer named by train.optimizer with train.lr / momentum / nesterov / weight_decay.
 
     SGD, Adam and AdamW use torch's fused kernels (one kernel per step instead of a Python loop over
     parameters; the profile of a batch-32 MLP step showed Adam's per-tensor loop as 40% of the time).
@@ -43,7 +43,7 @@ def make_optimizer(model: nn.Module, tp: TrainParams) -> torch.optim.Optimizer:
     params = list(model.parameters())
     fused = params[0].device.type in ("cpu", "cuda")
     if tp.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=tp.lr, momentum=tp.momentum, nesterov=tp.momentum > 0,
+        return torch.optim.SGD(params, lr=tp.lr, momentum=tp.momentum, nesterov=tp.nesterov,
                                weight_decay=tp.weight_decay, fused=fused)
     if tp.optimizer == "rmsprop":  # no fused RMSprop in torch; the multi-tensor path is the next best
         return torch.optim.RMSprop(params, lr=tp.lr, momentum=tp.momentum, weight_decay=tp.weight_decay, foreach=True)
@@ -84,6 +84,16 @@ def _scores(loss_sum: float, y: np.ndarray, pred: np.ndarray) -> dict[str, float
             "macro_recall": scores["macro_recall"], "macro_f1": scores["macro_f1"]}
 
 
+def epoch_order(n: int, sample_weight: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+    """The epoch's n sample indices: a permutation, or with sample_weight n draws with replacement in proportion to it.
+
+    Drawn from `generator` alone, so every rank (same generator state) gets the same order.
+    """
+    if sample_weight is None:
+        return torch.randperm(n, generator=generator)
+    return torch.multinomial(sample_weight, n, replacement=True, generator=generator)
+
+
 def train_one_epoch(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
     batch_size: int, generator: torch.Generator, device: torch.device, max_steps: int = 0, desc: str = "",
@@ -99,10 +109,7 @@ def train_one_epoch(
     model.train()
     loss_fn = nn.CrossEntropyLoss(weight=None if class_weight is None else class_weight.to(device), reduction="sum",
                                   label_smoothing=label_smoothing)
-    if sample_weight is None:
-        order = torch.randperm(len(x), generator=generator)  # same generator state on every rank
-    else:
-        order = torch.multinomial(sample_weight, len(x), replacement=True, generator=generator)
+    order = epoch_order(len(x), sample_weight, generator)
     n_batches = (len(x) + batch_size - 1) // batch_size
     if max_steps:
         n_batches = min(n_batches, max_steps)

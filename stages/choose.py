@@ -1,22 +1,27 @@
 """choose: validation metrics of every factor's runs -> data/choose/choice.json (test is never read).
 
-(The issue calls this the select stage; a script named select.py would shadow Python's own
-`select` module for everything the stage imports.)
+(The original study calls this step select; a module named select would shadow Python's own.)
 """
 
-from fer_pipeline import cli
-from fer_pipeline.choose import choose, valid_recalls
+from fer_pipeline import cli, paths
+from fer_pipeline.choose import choice_record, study_and_presets
 from fer_pipeline.io import write_json
-from fer_pipeline.variants import FACTORS, study_variants
+from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams
 
 
-def main() -> None:
-    params = cli.stage_params(cli.stage_args(__doc__))
-    variants = study_variants(params)
-    valid = {f: valid_recalls(variants[f], params.study.seeds) for f in FACTORS}
-    choice = choose(valid)
-    write_json("data/choose/choice.json", {**choice, "valid_macro_recall": valid})
-    print("choose: " + ", ".join(f"{k}={v}" for k, v in choice.items()))
+def parse(argv=None):
+    return cli.stage_args(__doc__, argv=argv)
+
+
+def read_params(args, pf: ParamsFile) -> tuple[StudyParams, PresetsParams]:
+    return study_and_presets(pf)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    record = choice_record(*read_params(args, ParamsFile(args.params)))
+    write_json(paths.CHOICE, record)
+    print("choose: " + ", ".join(f"{k}={v}" for k, v in record["chosen"].items()))
 
 
 if __name__ == "__main__":

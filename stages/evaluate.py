@@ -1,21 +1,29 @@
-"""evaluate: data/train/<variant>/model.pt -> metrics/evaluate/<variant>.json, data/evaluate/<variant>/."""
+"""evaluate: data/train/<run>/model.pt -> metrics/evaluate/<run>.json, data/evaluate/<run>/{predictions.csv, report.json}."""
 
 import numpy as np
 
 from fer_pipeline import cli, paths
 from fer_pipeline.checkpoint import load_model
-from fer_pipeline.dataset import load_dataset
+from fer_pipeline.dataset import data_label, load_dataset
 from fer_pipeline.evaluate import audit_record, detail_report, evaluation_report, predictions_table
-from fer_pipeline.fetch import data_label
 from fer_pipeline.io import atomic_path, read_json, write_json
+from fer_pipeline.params import ParamsFile, TrainParams
 from fer_pipeline.tensors import load_split_tensors
 from fer_pipeline.train import predict, resolve_device
 
 
-def main() -> None:
-    args = cli.stage_args(__doc__, variant=True)
-    params = cli.stage_params(args)
-    device = resolve_device(params.train.device)
+def parse(argv=None):
+    return cli.stage_args(__doc__, variant=True, argv=argv)
+
+
+def read_params(args, pf: ParamsFile) -> str:
+    """The device of the run's own section: on CUDA predictions run under bf16 autocast, so it can change them."""
+    return pf.field(TrainParams, f"{args.start}.train.device" if args.start else "train.device")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    device = resolve_device(read_params(args, ParamsFile(args.params)))
     model, _ = load_model(paths.model_file(args.variant))
     data = load_split_tensors(("test",))
     test_idx = np.load(paths.SPLIT)["test"]
@@ -25,11 +33,12 @@ def main() -> None:
     y_true, y_pred = data["y_test"].numpy(), probs.argmax(1).numpy()
     manifest = read_json(paths.MANIFEST)
     label = data_label(manifest)
-    audit = audit_record(manifest, read_json(paths.run_file(args.variant)))
-    report = evaluation_report(y_true, y_pred, twin, label, audit)
+    report = evaluation_report(y_true, y_pred, twin, label)
     with atomic_path(paths.predictions_file(args.variant)) as tmp:
         predictions_table(ids, y_true, probs.numpy(), twin).to_csv(tmp, index=False)
-    write_json(paths.report_file(args.variant), detail_report(y_true, y_pred))
+    # Provenance is no metric: it goes beside the per-class report, not into the metrics file.
+    audit = audit_record(manifest, read_json(paths.run_file(args.variant)))
+    write_json(paths.report_file(args.variant), {**detail_report(y_true, y_pred), "audit": audit})
     write_json(paths.eval_file(args.variant), report)
     t = report["test"]
     print(f"evaluate {args.variant} [{label}]: test accuracy {t['accuracy']:.4f}, macro recall {t['macro_recall']:.4f}, "

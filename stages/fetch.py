@@ -2,11 +2,20 @@
 
 from fer_pipeline import cli
 from fer_pipeline.fetch import fetch, write_fetch
+from fer_pipeline.params import DataParams, ParamsFile
 
 
-def main() -> None:
-    params = cli.stage_params(cli.stage_args(__doc__))
-    ds, dups, manifest = fetch(params.data)
+def parse(argv=None):
+    return cli.stage_args(__doc__, argv=argv)
+
+
+def read_params(args, pf: ParamsFile) -> DataParams:
+    return pf.section(DataParams, "data")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    ds, dups, manifest = fetch(read_params(args, ParamsFile(args.params)))
     write_fetch(ds, dups, manifest)
     d = manifest["duplicates"]
     print(f"fetch: {manifest['data']} from {manifest['source']}: {len(ds)} images "

@@ -5,14 +5,24 @@ import numpy as np
 from fer_pipeline import cli, paths
 from fer_pipeline.dataset import load_dataset
 from fer_pipeline.io import atomic_path
+from fer_pipeline.params import ParamsFile, SplitParams
 from fer_pipeline.split import train_valid_split
 
 
-def main() -> None:
-    params = cli.stage_params(cli.stage_args(__doc__))
+def parse(argv=None):
+    return cli.stage_args(__doc__, argv=argv)
+
+
+def read_params(args, pf: ParamsFile) -> SplitParams:
+    return pf.section(SplitParams, "split")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    sp = read_params(args, ParamsFile(args.params))
     ds = load_dataset(paths.DATASET)
     group = np.load(paths.DUPLICATES)["group"]
-    train, valid = train_valid_split(ds.labels, group, ds.mask("train"), params.split.valid_fraction, params.split.seed)
+    train, valid = train_valid_split(ds.labels, group, ds.mask("train"), sp.valid_fraction, sp.seed)
     test = np.flatnonzero(ds.mask("test"))
     with atomic_path(paths.SPLIT) as tmp, open(tmp, "wb") as f:
         np.savez(f, train=train, valid=valid, test=test)

@@ -1,4 +1,4 @@
-"""fer_pipeline.stats: weighted scores equal scikit-learn's, bootstrap and paired differences behave."""
+"""fer_pipeline.bootstrap: weighted scores equal scikit-learn's, bootstrap and paired differences behave."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from fer_pipeline.stats import (
+from fer_pipeline.bootstrap import (
     bootstrap_counts,
     interval,
     paired_difference,

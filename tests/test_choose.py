@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from fer_pipeline.choose import choose, run_name, valid_recalls
+from fer_pipeline.choose import choose, valid_recalls
 from fer_pipeline.variants import Variant
 
 
@@ -27,7 +27,7 @@ def test_valid_recalls_read_each_seed(tmp_path):
     """valid_recalls reads the kept epoch's valid macro recall of every seed's run from DVCLive's metrics.json."""
     v = Variant("optimizer-sgd", "optimizer", (("optimizer", "sgd"),))
     for seed, r in ((0, 0.1), (1, 0.3)):
-        d = tmp_path / "metrics/train" / run_name(v, seed)
+        d = tmp_path / "metrics/train" / v.run(seed)
         d.mkdir(parents=True)
         (d / "metrics.json").write_text(json.dumps({"valid": {"macro_recall": r}}))
     assert valid_recalls([v], (0, 1), tmp_path) == {"sgd": [0.1, 0.3]}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import torch
 import yaml
 
 from fer_pipeline.checkpoint import load_checkpoint
+from fer_pipeline.cli import stage_command
 from fer_pipeline.distributed import SINGLE, DistContext, all_sum, gather, shard
 
 from .conftest import ROOT
@@ -33,9 +33,9 @@ def test_single_process_helpers_are_identity():
 
 
 def run(cwd: Path, stage: str, *args: str) -> None:
-    """Run a stage script in cwd; fail with its output if it fails."""
-    proc = subprocess.run([sys.executable, str(ROOT / "stages" / f"{stage}.py"), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+    """Run a stage in cwd as dvc.yaml does; fail with its output if it fails."""
+    cmd, env = stage_command(stage, *args, code_root=str(ROOT))
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from fer_pipeline import CLASSES, SYNTHETIC_BANNER, paths
-from fer_pipeline.fetch import data_label, fetch, pixel_stats, write_fetch
+from fer_pipeline.dataset import data_label
+from fer_pipeline.fetch import fetch, pixel_stats, write_fetch
 from fer_pipeline.params import DataParams, SyntheticParams
 
 

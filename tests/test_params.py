@@ -14,8 +14,8 @@ from fer_pipeline.params import (
     OPTIMIZERS,
     ModelParams,
     Params,
+    ParamsFile,
     TrainParams,
-    apply_overrides,
     build_section,
     load_params,
     parse_override,
@@ -281,24 +281,58 @@ def test_override_invalid_value_rejected():
 
 def test_override_unknown_key_rejected():
     """An override naming a key that does not exist is an error (it would otherwise be silently added)."""
-    with pytest.raises(FerError, match=r"override 'train\.batchsize' names no existing key"):
+    with pytest.raises(FerError, match=r"unknown key 'train\.batchsize'"):
         load_params(PARAMS, [("train.batchsize", 64)])
 
 
 def test_override_unknown_section_rejected():
     """An override whose path runs through a missing section (or through a scalar) is an error."""
-    with pytest.raises(FerError, match=r"names no section 'trian'"):
-        apply_overrides(raw_params(), [("trian.lr", 1.0)], "x")
-    with pytest.raises(FerError, match=r"names no section 'lr'"):
-        apply_overrides(raw_params(), [("train.lr.value", 1.0)], "x")
+    with pytest.raises(FerError, match=r"override 'trian' names no section"):
+        load_params(PARAMS, [("trian.lr", 1.0)])
+    with pytest.raises(FerError, match=r"override 'train\.lr\.value' names no section 'train\.lr'"):
+        load_params(PARAMS, [("train.lr.value", 1.0)])
 
 
-def test_apply_overrides_does_not_mutate_input():
-    """apply_overrides returns a modified copy; the input dict is unchanged."""
+def test_nested_override_reaches_nested_section():
+    """A dotted override (data.synthetic.seed) changes that key of the nested section and nothing else."""
+    p = load_params(PARAMS, [("data.synthetic.seed", 7)])
+    assert p.data.synthetic.seed == 7
+    assert p.data.synthetic.train_size == raw_params()["data"]["synthetic"]["train_size"]
+
+
+def test_params_file_records_exactly_the_leaves_read():
+    """ParamsFile.section records the dotted key of every leaf it takes from the file, and none that an
+    override supplies; field() records one key. (This is what the stage contract test relies on.)"""
+    pf = ParamsFile(PARAMS)
+    tp = pf.section(TrainParams, "base.train", {"seed": 5})
+    assert tp.seed == 5
+    assert pf.read == {f"base.train.{k}" for k in raw_params()["base"]["train"]} - {"base.train.seed"}
+    pf = ParamsFile(PARAMS)
+    assert pf.field(TrainParams, "cnn.train.device") == raw_params()["cnn"]["train"]["device"]
+    assert pf.read == {"cnn.train.device"}
+    pf = ParamsFile(PARAMS)
+    pf.section(type(load_params(PARAMS).data), "data")
+    assert pf.read == {"data.source", "data.path"} | {f"data.synthetic.{k}" for k in raw_params()["data"]["synthetic"]}
+
+
+def test_params_file_missing_key_named():
+    """Asking a ParamsFile for a key that is not there names the first missing part of the dotted key."""
+    with pytest.raises(FerError, match=r"missing key 'presets\.optimizers\.lion'"):
+        ParamsFile(PARAMS).field(TrainParams, "presets.optimizers.lion.lr")
+
+
+@pytest.mark.parametrize("optimizer, momentum", [("adam", 0.9), ("sgd", 0.0)])
+def test_nesterov_only_for_sgd_with_momentum(tmp_path, optimizer, momentum):
+    """nesterov: true is refused unless the optimizer is sgd with momentum > 0 (SGD never turns Nesterov on its own)."""
     raw = raw_params()
-    out = apply_overrides(raw, [("data.synthetic.seed", 7)], "x")
-    assert out["data"]["synthetic"]["seed"] == 7
-    assert raw["data"]["synthetic"]["seed"] == 0
+    raw["train"].update(optimizer=optimizer, momentum=momentum, nesterov=True)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(FerError, match=r"key 'train\.nesterov' is True; expected false unless optimizer is sgd with momentum > 0"):
+        load_params(path)
+    raw["train"].update(optimizer="sgd", momentum=0.9)
+    path.write_text(yaml.safe_dump(raw))
+    assert load_params(path).train.nesterov is True
 
 
 def test_to_dict_round_trip():

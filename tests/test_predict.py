@@ -109,10 +109,10 @@ def test_standardize_uses_stats(tmp_path, capsys):
     ckpt = make_checkpoint(tmp_path / "model.pt", "standardize")
     images = crops(2)
     x, stats = normalize(images, np.ones(len(images), bool), "standardize")
-    write_json(tmp_path / "stats.json", {"normalize": "standardize", **stats})
+    write_json(tmp_path / "normalization.json", {"normalize": "standardize", **stats})
     assert torch.equal(to_input(images, stats["mean"], stats["std"]), torch.from_numpy(x).reshape(-1, 1, 48, 48))
     files = write_crops(tmp_path / "in", images)
-    code, out, _ = run_json([*map(str, files), "--model", str(ckpt), "--stats", str(tmp_path / "stats.json")], capsys)
+    code, out, _ = run_json([*map(str, files), "--model", str(ckpt), "--normalization", str(tmp_path / "normalization.json")], capsys)
     assert code == 0
     want = model_probs(ckpt, torch.from_numpy(x).reshape(-1, 1, 48, 48))
     np.testing.assert_allclose([[r["probabilities"][c] for c in CLASSES] for r in out], want, atol=1e-6)
@@ -123,11 +123,11 @@ def test_standardize_without_matching_stats(tmp_path, capsys, stats):
     """A standardize model without stats.json, or with one made for `unit`, is a usage error (exit 2) naming the file."""
     ckpt = make_checkpoint(tmp_path / "model.pt", "standardize")
     if stats is not None:
-        write_json(tmp_path / "stats.json", stats)
+        write_json(tmp_path / "normalization.json", stats)
     files = write_crops(tmp_path / "in", crops(1))
-    assert main([str(files[0]), "--model", str(ckpt), "--stats", str(tmp_path / "stats.json")]) == 2
+    assert main([str(files[0]), "--model", str(ckpt), "--normalization", str(tmp_path / "normalization.json")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {tmp_path / 'stats.json'}: ") and "--stats" in err and len(err.splitlines()) == 1
+    assert err.startswith(f"error: {tmp_path / 'normalization.json'}: ") and "--normalization" in err and len(err.splitlines()) == 1
 
 
 def test_bad_file_skipped(tmp_path, capsys):

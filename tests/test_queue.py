@@ -77,9 +77,18 @@ def stop_workers(project: Path) -> None:
 
 
 def test_queued_experiments_run_two_at_a_time_and_exp_show_compares_them(project: Path) -> None:
-    """Two queued activations run with `dvc queue start -j 2`; `dvc exp show` lists both with different recalls."""
+    """Two queued activations run with `dvc queue start -j 2`; `dvc exp show` lists both with different recalls.
+    Each queued experiment runs the library code it was queued with, in its own temporary workspace: the library
+    is edited between the two `--queue` calls and restored before the queue starts."""
+    plots_py = project / "fer_pipeline/plots.py"  # imported only by plot stages: a cheap rerun
+    original = plots_py.read_text()
+    markers = project.parent / "markers"
+    markers.mkdir()
     for name, activation in QUEUED.items():
+        # This experiment's version of the library writes a marker, named after it, when imported.
+        plots_py.write_text(original + f"\nimport os as _os\n\nopen({str(markers / name)!r}, 'a').write(_os.getcwd() + '\\n')\n")
         sh(project, "dvc", "exp", "run", "--queue", "-S", f"model.activation={activation}", "--name", name)
+    plots_py.write_text(original)
     sh(project, "dvc", "exp", "run", "--queue", "-S", "model.activation=bogus", "--name", BROKEN)
     assert set(queue_status(project)[0].values()) == {"Queued"}
     try:
@@ -102,6 +111,10 @@ def test_queued_experiments_run_two_at_a_time_and_exp_show_compares_them(project
     received = [len(re.findall(r"run_exp\[[^\]]+\] received", log)) for log in logs]
     assert len(received) == 2 and all(received) and sum(received) == 3
     assert "error: params.yaml" in sh(project, "dvc", "queue", "logs", BROKEN)
+    # Each experiment imported its own edited library (not the workspace's, not the installing checkout's),
+    # and outside the workspace: DVC ran it in a temporary copy.
+    ran_in = {m.name: m.read_text().split() for m in markers.iterdir()}
+    assert set(ran_in) == set(QUEUED) and all(dirs and str(project) not in dirs for dirs in ran_in.values()), ran_in
 
     # Compare the experiments. Pitfall: the failed one is listed too, with its params and its baseline's metrics
     # (no output of its own), so a table must be read with its State column (executor state in the JSON).

@@ -1,8 +1,8 @@
-"""fer_pipeline.study_report: conclusions are written from the numbers (no sentence is fixed in advance)."""
+"""fer_pipeline.report: conclusions are written from the numbers (no sentence is fixed in advance)."""
 
 from __future__ import annotations
 
-from fer_pipeline.study_report import axis_conclusion, axis_table, depth_conclusion, integrated_section
+from fer_pipeline.report import axis_conclusion, axis_table, depth_conclusion, integrated_section
 
 
 def stats_with(diffs: dict[str, tuple[float, bool]]) -> dict:
@@ -77,9 +77,9 @@ def test_integrated_sentence_names_winners_it_loses_to():
     stats = {"variants": {"integrated": {"macro_recall": {"mean": 0.37, "sd": 0.03, "ci95": [0.35, 0.38]}}},
              "integrated": {"base": d("base", 0.07, True), "activation": d("activation-relu", 0.07, True),
                             "architecture": d("architecture-cnn", -0.09, True), "batch_size": d("batchsize-64", -0.001, False)}}
-    text = integrated_section(stats, {"architecture": "cnn", "valid_macro_recall": {}})
+    text = integrated_section(stats, {"chosen": {"architecture": "cnn"}, "valid_macro_recall": {}})
     assert "The integrated model is significantly better than the base (+0.070, 95% CI [0.060, 0.080])." in text
     assert "It is significantly worse than architecture-cnn: combining the values chosen one axis at a time" in text
     assert "batchsize-64:" not in text
     stats["integrated"]["architecture"] = d("architecture-cnn", -0.001, False)
-    assert "significantly worse than" not in integrated_section(stats, {"valid_macro_recall": {}})
+    assert "significantly worse than" not in integrated_section(stats, {"chosen": {}, "valid_macro_recall": {}})

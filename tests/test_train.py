@@ -89,7 +89,9 @@ def test_same_seed_bit_identical():
     m1, r1 = run(train_params(max_epochs=3))
     m2, r2 = run(train_params(max_epochs=3))
     s1, s2 = m1.state_dict(), m2.state_dict()
-    assert set(s1) == set(s2)
+    seed_everything(0)
+    untrained = build_model(model_params()).state_dict()
+    assert not torch.equal(s1["1.weight"], untrained["1.weight"])  # training moved the weights: equal ones are not just the init
     for k in s1:
         assert torch.equal(s1[k], s2[k]), k
     assert r1.history == r2.history
@@ -230,11 +232,14 @@ def test_make_optimizer_class(name, cls):
 
 
 def test_sgd_momentum_and_nesterov():
-    """sgd uses train.momentum, with Nesterov only when momentum > 0; rmsprop uses momentum too."""
+    """sgd uses train.momentum, and Nesterov only when train.nesterov says so (momentum alone never turns it on);
+    rmsprop uses momentum too."""
     model = build_model(model_params())
-    g = make_optimizer(model, train_params(optimizer="sgd", momentum=0.9)).param_groups[0]
+    g = make_optimizer(model, train_params(optimizer="sgd", momentum=0.9, nesterov=False)).param_groups[0]
+    assert g["momentum"] == 0.9 and g["nesterov"] is False
+    g = make_optimizer(model, train_params(optimizer="sgd", momentum=0.9, nesterov=True)).param_groups[0]
     assert g["momentum"] == 0.9 and g["nesterov"] is True
-    g = make_optimizer(model, train_params(optimizer="sgd", momentum=0.0)).param_groups[0]
+    g = make_optimizer(model, train_params(optimizer="sgd", momentum=0.0, nesterov=False)).param_groups[0]
     assert g["momentum"] == 0.0 and g["nesterov"] is False
     g = make_optimizer(model, train_params(optimizer="rmsprop", momentum=0.5)).param_groups[0]
     assert g["momentum"] == 0.5
@@ -266,15 +271,60 @@ def test_imbalance_weights_inverse_frequency():
     assert imbalance_weights(y, "none", 2) == (None, None)
 
 
-def test_weighted_sampler_balances_what_an_epoch_sees():
-    """With the weighted sampler an epoch draws a 10%-minority class about as often as the majority."""
-    from fer_pipeline.train import imbalance_weights
+class Spy(torch.nn.Module):
+    """A linear classifier of 1-feature rows that records every training batch it is shown (x holds the row index)."""
 
-    y = torch.tensor([0] * 90 + [1] * 10)
-    _, sw = imbalance_weights(y, "weighted_sampler", 2)
-    draws = torch.multinomial(sw.repeat(50), 5000, replacement=True, generator=torch.Generator().manual_seed(0))
-    share = (y.repeat(50)[draws] == 1).float().mean().item()
-    assert 0.45 < share < 0.55
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(1, 7)
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x):
+        if self.training:
+            self.seen.append(x[:, 0].long())
+        return self.linear(x)
+
+
+def seen_per_epoch(imbalance: str, epochs: int = 5) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Fit a Spy on 200 rows (180 of class 0, 20 of class 1) with train.imbalance; (row indices per epoch, y_train)."""
+    y = torch.tensor([0] * 180 + [1] * 20)
+    d = {"x_train": torch.arange(200, dtype=torch.float32)[:, None], "y_train": y,
+         "x_valid": torch.zeros(7, 1), "y_valid": torch.arange(7)}
+    model = Spy()
+    fit(model, d, train_params(max_epochs=epochs, patience=epochs, imbalance=imbalance), seed_everything(0), CPU)
+    per_epoch = torch.cat(model.seen).split(200)
+    assert len(per_epoch) == epochs
+    return list(per_epoch), y
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")  # only classes 0 and 1 are trained
+def test_weighted_sampler_balances_what_an_epoch_sees():
+    """With imbalance=weighted_sampler, fit's epochs draw a 10%-minority class about as often as the majority (with
+    replacement, so rows repeat); without it every epoch is a permutation of the training rows."""
+    epochs, y = seen_per_epoch("weighted_sampler")
+    drawn = torch.cat(epochs)
+    share = (y[drawn] == 1).float().mean().item()
+    assert 0.4 < share < 0.6  # expected 0.5 over 1000 draws (sd 0.016); unweighted it would be 0.1
+    assert any(len(e.unique()) < 200 for e in epochs)  # draws with replacement
+    epochs, y = seen_per_epoch("none")
+    for e in epochs:
+        assert torch.equal(e.sort().values, torch.arange(200))
+    assert not torch.equal(epochs[0], epochs[1])  # reshuffled each epoch
+
+
+def test_epoch_order_draws_in_proportion_to_sample_weight():
+    """epoch_order: n indices drawn in proportion to sample_weight (zero weight never drawn), else a permutation of
+    range(n); the same generator state gives the same order."""
+    from fer_pipeline.train import epoch_order
+
+    w = torch.tensor([0.0, 1.0, 3.0, 0.0])
+    order = epoch_order(4000, w.repeat(1000), torch.Generator().manual_seed(0))
+    counts = torch.bincount(order % 4, minlength=4)
+    assert len(order) == 4000 and counts[0] == 0 and counts[3] == 0
+    assert 900 < counts[1] < 1100 and 2900 < counts[2] < 3100  # expected 1000 and 3000 (sd 27)
+    perm = epoch_order(50, None, torch.Generator().manual_seed(0))
+    assert torch.equal(perm.sort().values, torch.arange(50)) and not torch.equal(perm, torch.arange(50))
+    assert torch.equal(perm, epoch_order(50, None, torch.Generator().manual_seed(0)))
 
 
 @pytest.mark.parametrize(("name", "fused"), [("sgd", True), ("adam", True), ("adamw", True), ("rmsprop", None)])
@@ -317,11 +367,41 @@ def test_stop_reasons():
     assert run(train_params(max_epochs=40, patience=1), d=noisy_valid())[1].stop_reason == "patience"
 
 
+def epoch_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, label_smoothing: float) -> float:
+    """train_one_epoch's mean training loss for a model it leaves unchanged (SGD with lr 0)."""
+    from fer_pipeline.train import train_one_epoch
+
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    scores, _ = train_one_epoch(model, x, y, opt, 32, torch.Generator().manual_seed(0), CPU, label_smoothing=label_smoothing)
+    return scores["loss"]
+
+
 def test_label_smoothing_raises_the_loss_of_confident_predictions():
-    """Label smoothing > 0 changes training (the loss no longer rewards full confidence); 0 is plain cross-entropy."""
-    m0, _ = run(train_params(max_epochs=2))
-    m1, _ = run(train_params(max_epochs=2, label_smoothing=0.3))
-    assert not torch.equal(m0.state_dict()["1.weight"], m1.state_dict()["1.weight"])
+    """Label smoothing eps mixes eps/7 of every class into the target: the training loss of confident correct predictions
+    rises well above plain cross-entropy (full confidence is no longer rewarded), a uniform prediction's stays log 7,
+    and eps = 0 is plain cross-entropy. fit passes train.label_smoothing through."""
+    x, y = separable(10, 0)
+    confident = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48 * 48, 7))
+    with torch.no_grad():
+        confident[1].bias.zero_()
+        rows = torch.arange(48 * 48) // 48
+        for c in range(7):  # logit c ~ 10 when class c's rows are lit, ~ 0 otherwise
+            confident[1].weight[c] = 10.0 / 288 * ((rows >= 6 * c) & (rows < 6 * c + 6)).float()
+        logp = confident(x).log_softmax(1)
+    nll = -logp[torch.arange(len(y)), y]
+    assert (logp.argmax(1) == y).all() and nll.max() < 0.01
+    plain = epoch_loss(confident, x, y, 0.0)
+    smoothed = epoch_loss(confident, x, y, 0.3)
+    assert plain == pytest.approx(nll.mean().item(), rel=1e-5)
+    assert smoothed == pytest.approx((0.7 * nll + 0.3 * -logp.mean(1)).mean().item(), rel=1e-5)
+    assert smoothed > plain + 1.0
+    uniform = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48 * 48, 7))
+    torch.nn.init.zeros_(uniform[1].weight)
+    torch.nn.init.zeros_(uniform[1].bias)
+    assert epoch_loss(uniform, x, y, 0.3) == pytest.approx(np.log(7), rel=1e-6) == epoch_loss(uniform, x, y, 0.0)
+    _, r0 = run(train_params(max_epochs=2))
+    _, r1 = run(train_params(max_epochs=2, label_smoothing=0.3))
+    assert r1.history[-1]["train/loss"] > r0.history[-1]["train/loss"] + 0.5
 
 
 def test_augmented_fit_is_reproducible_and_differs_from_plain():
