@@ -7,22 +7,23 @@ from torch import nn
 from fer_pipeline import CLASSES, IMAGE_SIZE
 from fer_pipeline.params import ModelParams
 
+# One module per name of params.ACTIVATIONS (the names are checked where params are read, not here again).
+# softmax normalizes across hidden units, as the original study did.
+ACTIVATION_MODULES = {
+    "sigmoid": nn.Sigmoid,
+    "softmax": lambda: nn.Softmax(dim=1),
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.01),
+    "tanh": nn.Tanh,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+}
+
 
 def make_activation(name: str) -> nn.Module:
-    """The activation module for a name; softmax normalizes across hidden units, as the original study did."""
-    table = {
-        "sigmoid": nn.Sigmoid,
-        "softmax": lambda: nn.Softmax(dim=1),
-        "relu": nn.ReLU,
-        "leaky_relu": lambda: nn.LeakyReLU(0.01),
-        "tanh": nn.Tanh,
-        "elu": nn.ELU,
-        "gelu": nn.GELU,
-        "silu": nn.SiLU,
-    }
-    if name not in table:
-        raise ValueError(f"unknown activation {name!r}; allowed: {', '.join(table)}")
-    return table[name]()
+    """The activation module for a (validated) activation name."""
+    return ACTIVATION_MODULES[name]()
 
 
 def mlp(model: ModelParams, n_classes: int = len(CLASSES)) -> nn.Sequential:
