@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
 import zipfile
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from fer_pipeline import CLASSES
@@ -66,3 +69,66 @@ def write_csv(path: Path, rows: list[tuple[object, object]] | None = None, pixel
     lines = ["emotion,pixels,Usage"] + [f"{e},{p},{u}" for (e, u), p in zip(rows, pixel_rows, strict=True)]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+# ---- the same data as users really hand it over: re-zipped or unpacked by an OS, saved by a spreadsheet ----
+
+APPLEDOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        "  # the header of a macOS ._<name> resource file
+
+
+def wrapped(files: dict[str, bytes], top: str) -> dict[str, bytes]:
+    """The tree moved into one top folder, as zipping or unzipping a folder leaves it."""
+    return {f"{top}/{name}": data for name, data in files.items()}
+
+
+def finder_junk(files: dict[str, bytes], top: str = "") -> dict[str, bytes]:
+    """What macOS Finder adds to a tree it compresses (under `top`, '' for none): .DS_Store and __MACOSX/ '._' twins."""
+    prefix = f"{top}/" if top else ""
+    junk = {f"{prefix}.DS_Store": b"\x00\x00\x00\x01Bud1", f"{prefix}train/angry/.DS_Store": b"\x00\x00\x00\x01Bud1"}
+    for name in files:
+        folder, _, base = name.rpartition("/")
+        junk[f"__MACOSX/{prefix}{folder}/._{base}"] = APPLEDOUBLE
+    return junk
+
+
+def explorer_junk(top: str = "") -> dict[str, bytes]:
+    """What Windows Explorer leaves in folders (under `top`): Thumbs.db thumbnail caches and desktop.ini settings."""
+    prefix = f"{top}/" if top else ""
+    return {f"{prefix}train/happy/Thumbs.db": b"\xd0\xcf\x11\xe0", f"{prefix}Desktop.ini": b"[.ShellClassInfo]\r\n"}
+
+
+def with_folder_entries(members: dict[str, bytes]) -> dict[str, bytes]:
+    """The members preceded by a directory entry for every folder, as Finder and Explorer write them."""
+    folders = {name[: i + 1] for name in members for i, ch in enumerate(name) if ch == "/"}
+    return dict.fromkeys(sorted(folders), b"") | members
+
+
+def write_zip_members(path: Path, members: dict[str, bytes]) -> Path:
+    """A zip holding exactly these members (names ending in '/' are directory entries), nothing added."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def write_spreadsheet_csv(path: Path, columns: tuple[str, ...] = ("emotion", "pixels", "Usage"), delimiter: str = ",",
+                          bom: bool = False, crlf: bool = False, quote: bool = False, empty_rows: int = 0) -> Path:
+    """CSV_ROWS as a spreadsheet may save them: any column order, extra columns ('' for Excel's trailing empty one, any
+    other name for a row number), another delimiter, a BOM, CRLF, every field quoted, empty rows (',,') at the end."""
+    def cell(name: str, i: int, emotion: object, usage: object) -> str:
+        values = {"emotion": str(emotion), "pixels": " ".join(map(str, pixels(i))), "Usage": str(usage), "": ""}
+        return values.get(name, str(i))
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n" if crlf else "\n",
+                        quoting=csv.QUOTE_ALL if quote else csv.QUOTE_MINIMAL)
+    writer.writerow(columns)
+    writer.writerows([cell(c, i, e, u) for c in columns] for i, (e, u) in enumerate(CSV_ROWS))
+    writer.writerows([[""] * len(columns)] * empty_rows)
+    path.write_bytes((codecs.BOM_UTF8 if bom else b"") + buf.getvalue().encode())
+    return path
+
+
+def assert_same_dataset(got, expected) -> None:
+    """Two RawDatasets hold the same images, labels, splits, usage and ids, in the same order."""
+    for field in ("images", "labels", "split", "usage", "ids"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(expected, field), err_msg=field)

@@ -9,7 +9,6 @@ import pickle
 import re
 import shutil
 import subprocess
-import sys
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,26 @@ import pytest
 import torch
 import yaml
 
-from .builders import CSV_ROWS, jpeg, tree, write_csv, write_tree, write_zip
+from fer_pipeline import paths
+from fer_pipeline.cli import stage_command
+from fer_pipeline.dataset import RawDataset, load_dataset
+from fer_pipeline.sources import read_archive, read_csv
+
+from .builders import (
+    CSV_ROWS,
+    assert_same_dataset,
+    explorer_junk,
+    finder_junk,
+    jpeg,
+    tree,
+    with_folder_entries,
+    wrapped,
+    write_csv,
+    write_spreadsheet_csv,
+    write_tree,
+    write_zip,
+    write_zip_members,
+)
 from .conftest import ROOT
 
 
@@ -39,6 +57,14 @@ def archive(files: dict[str, bytes], infos=()) -> Callable[[Path], dict[str, obj
     def make(tmp: Path) -> dict[str, object]:
         write_zip(tmp / "bad.zip", files, infos)
         return {"data.source": "archive", "data.path": "bad.zip"}
+    return make
+
+
+def zip_members(members: dict[str, bytes]) -> Callable[[Path], dict[str, object]]:
+    """A case maker writing archive.zip with exactly these members (as an OS's zip tool wrote them)."""
+    def make(tmp: Path) -> dict[str, object]:
+        write_zip_members(tmp / "archive.zip", members)
+        return {"data.source": "archive", "data.path": "archive.zip"}
     return make
 
 
@@ -68,6 +94,14 @@ def folder(files: dict[str, bytes]) -> Callable[[Path], dict[str, object]]:
         (tmp / "tree").mkdir(exist_ok=True)
         return {"data.source": "folder", "data.path": "tree"}
     return make
+
+
+def folder_with_link(tmp: Path) -> dict[str, object]:
+    """An extracted tree where one image is a symbolic link to a file outside it."""
+    write_tree(tmp / "tree", tree())
+    (tmp / "outside.jpg").write_bytes(jpeg())
+    (tmp / "tree/train/happy/link.jpg").symlink_to(tmp / "outside.jpg")
+    return {"data.source": "folder", "data.path": "tree"}
 
 
 def params_only(**overrides: object) -> Callable[[Path], dict[str, object]]:
@@ -117,7 +151,13 @@ DATA_CASES = [
     Case("path-absolute", archive(tree(), [(zip_info("/tmp/evil.jpg"), jpeg())]), r"unsafe member path '/tmp/evil\.jpg'"),
     Case("member-symlink", archive(tree(), [(zip_info("train/happy/link.jpg", symlink=True), b"/etc/passwd")]),
          r"'train/happy/link\.jpg' is a symbolic link"),
-    Case("folder-empty", folder({}), r"tree: no images found"),
+    Case("path-backslash", archive(tree(), [(zip_info("train\\happy\\w.jpg"), jpeg())]), r"unsafe member path 'train\\\\happy"),
+    Case("wrapped-unexpected-layout", zip_members(wrapped(tree() | {"train/happy/extra/x.jpg": jpeg()}, "archive")),
+         r"unexpected member 'archive/train/happy/extra/x\.jpg'; expected archive/train/<class>/<file>\.jpg"),
+    Case("folder-empty", folder({}), r"tree: no images found; .* in this folder$"),
+    Case("folder-stray-file", folder(tree() | {"train/sad/readme.txt": b"x"}),
+         r"tree: file 'train/sad/readme\.txt' is not a \.jpg image; remove it from the folder$"),
+    Case("folder-symlink", folder_with_link, r"tree/train/happy/link\.jpg: is a symbolic link"),
     Case("folder-unknown-class", folder(tree() | {"test/smirk/x.jpg": jpeg()}), r"tree/test/smirk: unknown class folder"),
     Case("path-missing", params_only(**{"data.source": "archive", "data.path": "nowhere/archive.zip"}),
          r"data\.path: nowhere/archive\.zip does not exist"),
@@ -126,23 +166,29 @@ DATA_CASES = [
     Case("csv-pixel-count", csv_file(pixel_rows=PIXELS_BAD_LENGTH), r"fer2013\.csv: row 2: pixels has 100 values, expected 2304"),
     Case("csv-pixel-range", csv_file(pixel_rows=PIXELS_OUT_OF_RANGE), r"fer2013\.csv: row 2: pixel values must be in 0-255"),
     Case("csv-unknown-emotion", csv_file(rows=[*CSV_ROWS[:-1], (9, "PrivateTest")]), r"fer2013\.csv: row 10: unknown emotion index 9"),
+    Case("csv-duplicate-column", csv_file(header="emotion,pixels,Usage,pixels"), r"fer2013\.csv: column 'pixels' appears 2 times"),
     Case("csv-unknown-usage", csv_file(rows=[*CSV_ROWS[:-1], (6, "Validation")]), r"fer2013\.csv: row 10: unknown Usage 'Validation'"),
 ]
 
+# Each stage reads (and checks) only its own params: a bad key stops the stage that reads it.
+TRAIN = {"stage": "train", "args": ("--variant", "x")}
 PARAM_CASES = [
     Case("param-unknown-key", params_only(**{"train.batchsize": 32}),
-         r"params\.yaml: unknown key 'train\.batchsize'; allowed keys here: batch_size"),
-    Case("param-wrong-type", params_only(**{"train.batch_size": "32"}), r"key 'train\.batch_size' is '32'; expected an integer"),
+         r"params\.yaml: unknown key 'train\.batchsize'; allowed keys here: batch_size", **TRAIN),
+    Case("param-wrong-type", params_only(**{"train.batch_size": "32"}), r"key 'train\.batch_size' is '32'; expected an integer", **TRAIN),
     Case("param-valid-fraction", params_only(**{"split.valid_fraction": 1.5}),
-         r"key 'split\.valid_fraction' is 1\.5; expected a number strictly between 0 and 1"),
-    Case("param-batch-size-zero", params_only(**{"train.batch_size": 0}), r"key 'train\.batch_size' is 0; expected an integer >= 1"),
-    Case("param-negative-lr", params_only(**{"train.lr": -0.01}), r"key 'train\.lr' is -0\.01; expected a number > 0"),
+         r"key 'split\.valid_fraction' is 1\.5; expected a number strictly between 0 and 1", stage="split"),
+    Case("param-batch-size-zero", params_only(**{"train.batch_size": 0}),
+         r"key 'train\.batch_size' is 0; expected an integer >= 1", **TRAIN),
+    Case("param-negative-lr", params_only(**{"train.lr": -0.01}), r"key 'train\.lr' is -0\.01; expected a number > 0", **TRAIN),
     Case("param-unknown-activation", params_only(**{"model.activation": "swish"}),
-         r"key 'model\.activation' is 'swish'; expected one of sigmoid, softmax, relu"),
+         r"key 'model\.activation' is 'swish'; expected one of sigmoid, softmax, relu", **TRAIN),
     Case("param-unknown-optimizer", params_only(**{"train.optimizer": "adamax"}),
-         r"key 'train\.optimizer' is 'adamax'; expected one of sgd, adam, adamw, rmsprop"),
-    Case("param-unknown-family", params_only(**{"model.family": "resnet"}), r"key 'model\.family' is 'resnet'; expected one of mlp, cnn"),
-    Case("param-empty-study", params_only(**{"study.activations": []}), r"key 'study\.activations' is \[\]; expected a non-empty list"),
+         r"key 'train\.optimizer' is 'adamax'; expected one of sgd, adam, adamw, rmsprop", **TRAIN),
+    Case("param-unknown-family", params_only(**{"model.family": "resnet"}),
+         r"key 'model\.family' is 'resnet'; expected one of mlp, cnn", **TRAIN),
+    Case("param-empty-study", params_only(**{"study.activations": []}), r"key 'study\.activations' is \[\]; expected a non-empty list",
+         stage="choose"),
     Case("param-bad-override", params_only(), r"key 'model\.activation' is 'swish'", stage="train",
          args=("--variant", "x", "--set", "model.activation=swish")),
 ]
@@ -161,9 +207,9 @@ def write_params(tmp: Path, overrides: dict[str, object]) -> None:
 
 
 def run_stage(cwd: Path, stage: str, *args: str) -> subprocess.CompletedProcess:
-    """Run stages/<stage>.py as DVC would, in `cwd`."""
-    return subprocess.run([sys.executable, str(ROOT / "stages" / f"{stage}.py"), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    """Run a stage as dvc.yaml does (python -m stages.<stage>), in `cwd`."""
+    cmd, env = stage_command(stage, *args, code_root=str(ROOT))
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 def files_under(root: Path) -> set[str]:
@@ -188,6 +234,66 @@ def test_bad_input_is_refused_with_nothing_written(tmp_path: Path, case: Case) -
     before = files_under(tmp_path)
     assert_refused(run_stage(work, case.stage, *case.args), case.message)
     assert files_under(tmp_path) == before
+
+
+# --- valid data in the shapes users really hand it over: fetch accepts it with one note and writes the clean data set ---
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """One real-world shape of valid data: how to make it, the note fetch must print, the clean source it must equal."""
+
+    name: str
+    make: Callable[[Path], dict[str, object]]
+    note: str  # regex the one stderr line must match
+    clean: Callable[[Path], RawDataset]
+
+
+def clean_tree(tmp: Path) -> RawDataset:
+    """The data set of the clean archive."""
+    return read_archive(write_zip(tmp / "clean.zip", tree()))
+
+
+def clean_csv(tmp: Path) -> RawDataset:
+    """The data set of the clean fer2013.csv (same file name, so the same ids)."""
+    (tmp / "clean").mkdir()
+    return read_csv(write_csv(tmp / "clean" / "fer2013.csv"))
+
+
+def spreadsheet_csv(tmp: Path) -> dict[str, object]:
+    """fer2013.csv re-saved by European-locale Excel: BOM, CRLF, quotes, ';', reordered, a trailing empty column, ',,' rows."""
+    write_spreadsheet_csv(tmp / "fer2013.csv", ("emotion", "Usage", "pixels", ""), ";", bom=True, crlf=True, quote=True, empty_rows=2)
+    return {"data.source": "csv", "data.path": "fer2013.csv"}
+
+
+JUNK_NOTE = r"skipped \d+ entries left by the operating system or a file manager"
+ACCEPTED_CASES = [
+    Accepted("zip-from-finder", zip_members(with_folder_entries(wrapped(tree(), "archive") | finder_junk(tree(), "archive"))),
+             rf"^note: archive\.zip: {JUNK_NOTE} \(__MACOSX/\.\.\., \.DS_Store\); read train/ and test/ from inside its "
+             r"single top folder 'archive/'$", clean_tree),
+    Accepted("zip-from-explorer", zip_members(with_folder_entries(wrapped(tree(), "fer2013") | explorer_junk("fer2013"))),
+             rf"^note: archive\.zip: {JUNK_NOTE} \(Desktop\.ini, Thumbs\.db\); .* top folder 'fer2013/'$", clean_tree),
+    Accepted("folder-with-leftovers-auto",
+             lambda tmp: folder(wrapped(tree() | finder_junk(tree()) | explorer_junk(), "fer2013"))(tmp) | {"data.source": "auto"},
+             rf"^note: tree: {JUNK_NOTE} \(__MACOSX/\.\.\., \.DS_Store, Thumbs\.db\); .* top folder 'fer2013/'$", clean_tree),
+    Accepted("csv-from-spreadsheet", spreadsheet_csv,
+             r"^note: fer2013\.csv: skipped a byte-order mark, 2 empty rows, extra columns \(unnamed\); fields separated by ';'$",
+             clean_csv),
+]
+
+
+@pytest.mark.parametrize("case", ACCEPTED_CASES, ids=lambda c: c.name)
+def test_real_world_data_is_accepted_with_one_note(tmp_path: Path, case: Accepted) -> None:
+    """Valid data as an OS or a spreadsheet hands it over is fetched (exit 0) as the clean data set, with exactly one
+    stderr line: a note saying what was skipped."""
+    work = tmp_path / "work"
+    work.mkdir()
+    write_params(work, case.make(work))
+    proc = run_stage(work, "fetch")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.search(case.note, lines[0]), proc.stderr
+    assert_same_dataset(load_dataset(work / paths.DATASET), case.clean(tmp_path))
 
 
 # --- checkpoints: met by the evaluate stage, after fetch/preprocess/split ran on a tiny synthetic set ---

@@ -12,7 +12,25 @@ from fer_pipeline import CLASSES, FerError
 from fer_pipeline.params import DataParams, SyntheticParams
 from fer_pipeline.sources import read_archive, read_csv, read_folder, read_kaggle, read_source, resolve_source
 
-from .builders import CSV_ROWS, TEST_FILES, TRAIN_LEVEL, jpeg, pixels, tree, write_csv, write_tree, write_zip
+from .builders import (
+    APPLEDOUBLE,
+    CSV_ROWS,
+    TEST_FILES,
+    TRAIN_LEVEL,
+    assert_same_dataset,
+    explorer_junk,
+    finder_junk,
+    jpeg,
+    pixels,
+    tree,
+    with_folder_entries,
+    wrapped,
+    write_csv,
+    write_spreadsheet_csv,
+    write_tree,
+    write_zip,
+    write_zip_members,
+)
 
 
 def check_tree_dataset(ds) -> None:
@@ -372,3 +390,189 @@ def test_kaggle_without_credentials(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(FerError, match=r"no Kaggle credentials.*archive\.zip"):
         read_kaggle()
+
+
+# ---------------------------------------------------------------- data as users really hand it over
+
+
+def read_noting(reader, path: Path, capsys) -> tuple[object, str]:
+    """Read a source and return the data set and its note, checking the note is exactly one stderr line."""
+    capsys.readouterr()
+    ds = reader(path)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"note: {path}: "), lines
+    return ds, lines[0]
+
+
+@pytest.fixture
+def clean_tree_dataset(tmp_path):
+    """The data set read from the clean archive: what every re-packed tree must read as."""
+    return read_archive(write_zip(tmp_path / "clean.zip", tree()))
+
+
+@pytest.fixture
+def clean_csv_dataset(tmp_path):
+    """The data set read from the clean fer2013.csv: what every spreadsheet-saved copy must read as."""
+    (tmp_path / "clean").mkdir()
+    return read_csv(write_csv(tmp_path / "clean" / "fer2013.csv"))
+
+
+def test_archive_compressed_by_finder(tmp_path, capsys, clean_tree_dataset):
+    """Finder's Compress of a folder: its top folder, folder entries, .DS_Store and __MACOSX/ '._' twins are read through
+    or skipped, giving the clean data set (ids without the top folder) and one note saying what was skipped."""
+    members = with_folder_entries(wrapped(tree(), "archive") | finder_junk(tree(), "archive"))
+    ds, note = read_noting(read_archive, write_zip_members(tmp_path / "archive.zip", members), capsys)
+    assert_same_dataset(ds, clean_tree_dataset)
+    junk = [n for n in members if n.startswith("__MACOSX/") or n.endswith(".DS_Store")]
+    assert note == (f"note: {tmp_path / 'archive.zip'}: skipped {len(junk)} entries left by the operating system or a file manager "
+                    "(__MACOSX/..., .DS_Store); read train/ and test/ from inside its single top folder 'archive/'")
+
+
+def test_archive_of_train_and_test_compressed_by_finder(tmp_path, capsys, clean_tree_dataset):
+    """Finder's Compress of train/ and test/ themselves has no top folder: only its junk is skipped, and the note says so."""
+    members = with_folder_entries(tree() | finder_junk(tree()))
+    ds, note = read_noting(read_archive, write_zip_members(tmp_path / "archive.zip", members), capsys)
+    assert_same_dataset(ds, clean_tree_dataset)
+    junk = [n for n in members if n.startswith("__MACOSX/") or n.endswith(".DS_Store")]
+    assert note.endswith(f"skipped {len(junk)} entries left by the operating system or a file manager (.DS_Store, __MACOSX/...)")
+
+
+def test_archive_sent_to_compressed_folder_by_explorer(tmp_path, capsys, clean_tree_dataset):
+    """Windows Explorer's 'Send to > Compressed folder': forward slashes, folder entries, a top folder, Thumbs.db and
+    desktop.ini (any case) read as the clean data set with one note."""
+    members = with_folder_entries(wrapped(tree(), "fer2013") | explorer_junk("fer2013"))
+    ds, note = read_noting(read_archive, write_zip_members(tmp_path / "archive.zip", members), capsys)
+    assert_same_dataset(ds, clean_tree_dataset)
+    assert note.endswith("skipped 2 entries left by the operating system or a file manager (Desktop.ini, Thumbs.db); "
+                         "read train/ and test/ from inside its single top folder 'fer2013/'")
+
+
+def test_folder_with_file_manager_leftovers(tmp_path, capsys, clean_tree_dataset):
+    """An extracted tree with .DS_Store, '._' files, Thumbs.db, desktop.ini, a __MACOSX/ folder and a hidden folder
+    reads as the clean data set; the note counts what was skipped (a junk folder once)."""
+    root = write_tree(tmp_path / "raw", tree() | finder_junk(tree()) | explorer_junk())
+    write_tree(root, {"train/sad/._im4.jpg": APPLEDOUBLE, "test/.Trash-1000/x.jpg": jpeg()})
+    ds, note = read_noting(read_folder, root, capsys)
+    assert_same_dataset(ds, clean_tree_dataset)
+    assert note == (f"note: {root}: skipped 5 entries left by the operating system or a file manager "
+                    "(__MACOSX/..., .Trash-1000/..., .DS_Store, Thumbs.db, ...)")
+
+
+def test_folder_in_one_wrapper_folder(tmp_path, capsys, clean_tree_dataset):
+    """A tree unzipped into its own folder (raw/fer2013/train, raw/__MACOSX) is read through that folder, and auto finds it."""
+    root = write_tree(tmp_path / "raw", wrapped(tree(), "fer2013") | finder_junk(tree(), "fer2013"))
+    ds, note = read_noting(read_folder, root, capsys)
+    assert_same_dataset(ds, clean_tree_dataset)
+    assert note.endswith("(__MACOSX/..., .DS_Store); read train/ and test/ from inside its single top folder 'fer2013/'")
+    assert resolve_source(data_params("auto", root)) == ("folder", root)
+
+
+def test_csv_saved_as_csv_utf8_by_excel(tmp_path, capsys, clean_csv_dataset):
+    """Excel's 'CSV UTF-8': a byte-order mark, CRLF line ends and quoted fields read as the clean file; the note names the BOM."""
+    path = write_spreadsheet_csv(tmp_path / "fer2013.csv", bom=True, crlf=True, quote=True)
+    ds, note = read_noting(read_csv, path, capsys)
+    assert_same_dataset(ds, clean_csv_dataset)
+    assert note == f"note: {path}: skipped a byte-order mark"
+
+
+def test_csv_with_trailing_empty_column_and_rows(tmp_path, capsys, clean_csv_dataset):
+    """A trailing empty column (a delimiter at each line's end) and empty rows at the end (',,') are skipped with a note."""
+    path = write_spreadsheet_csv(tmp_path / "fer2013.csv", columns=("emotion", "pixels", "Usage", ""), empty_rows=2)
+    ds, note = read_noting(read_csv, path, capsys)
+    assert_same_dataset(ds, clean_csv_dataset)
+    assert note == f"note: {path}: skipped 2 empty rows, extra columns (unnamed)"
+
+
+def test_csv_semicolon_delimited(tmp_path, capsys, clean_csv_dataset):
+    """European-locale Excel separates fields with ';': the header decides the delimiter, and the note says which."""
+    path = write_spreadsheet_csv(tmp_path / "fer2013.csv", delimiter=";", crlf=True)
+    ds, note = read_noting(read_csv, path, capsys)
+    assert_same_dataset(ds, clean_csv_dataset)
+    assert note == f"note: {path}: fields separated by ';'"
+
+
+def test_csv_other_column_order_and_extra_columns(tmp_path, capsys, clean_csv_dataset):
+    """Columns are found by name in any order (the ICML file's emotion,Usage,pixels); extra ones are skipped with a note."""
+    path = write_spreadsheet_csv(tmp_path / "fer2013.csv", columns=("id", "emotion", "Usage", "pixels"))
+    ds, note = read_noting(read_csv, path, capsys)
+    assert_same_dataset(ds, clean_csv_dataset)
+    assert note == f"note: {path}: skipped extra columns 'id'"
+
+
+def test_csv_reordered_columns_alone_need_no_note(tmp_path, capsys, clean_csv_dataset):
+    """Reordering columns loses nothing, so nothing is noted."""
+    ds = read_csv(write_spreadsheet_csv(tmp_path / "fer2013.csv", columns=("emotion", "Usage", "pixels")))
+    assert_same_dataset(ds, clean_csv_dataset)
+    assert capsys.readouterr().err == ""
+
+
+# ---------------------------------------------------------------- what is still refused
+
+
+def test_archive_top_folder_does_not_hide_stray_entries(tmp_path):
+    """Inside a top folder the layout rules still hold: a nested folder is refused, named as stored in the archive."""
+    members = wrapped(tree() | {"train/happy/extra/x.jpg": jpeg()}, "archive")
+    with pytest.raises(FerError, match=r"unexpected member 'archive/train/happy/extra/x\.jpg'; expected archive/train/"):
+        read_archive(write_zip_members(tmp_path / "archive.zip", members))
+
+
+def test_archive_two_top_folders_are_not_unwrapped(tmp_path):
+    """Two top folders are ambiguous: neither is read through, and the layout error names a member."""
+    members = wrapped(tree(), "a") | wrapped(tree(), "b")
+    with pytest.raises(FerError, match=r"unexpected member 'a/test/happy/t0\.jpg'"):
+        read_archive(write_zip_members(tmp_path / "archive.zip", members))
+
+
+def test_archive_junk_is_still_checked_for_safety(tmp_path):
+    """A junk-looking member with '..' or a link is refused, not skipped: safety checks run before anything is skipped."""
+    with pytest.raises(FerError, match=r"unsafe member path '__MACOSX/\.\./evil'"):
+        read_archive(write_zip_members(tmp_path / "a.zip", tree() | {"__MACOSX/../evil": b""}))
+    info = zipfile.ZipInfo("train/angry/.DS_Store")
+    info.external_attr = 0o120777 << 16
+    with pytest.raises(FerError, match=r"'train/angry/\.DS_Store' is a symbolic link"):
+        read_archive(write_zip(tmp_path / "b.zip", tree(), [(info, b"/etc/passwd")]))
+
+
+def test_folder_stray_file_is_refused_as_a_folder(tmp_path):
+    """A real stray file in a folder source is refused; the message says 'folder', never 'archive'."""
+    root = write_tree(tmp_path / "raw", tree() | {"train/sad/readme.txt": b"notes"})
+    with pytest.raises(FerError, match=r"file 'train/sad/readme\.txt' is not a \.jpg image; remove it from the folder$"):
+        read_folder(root)
+
+
+def test_folder_nested_folder_is_refused(tmp_path):
+    """A folder inside a class folder is refused, naming it, as the archive refuses such a member."""
+    root = write_tree(tmp_path / "raw", tree() | {"train/happy/extra/x.jpg": jpeg()})
+    with pytest.raises(FerError, match=r"unexpected folder 'train/happy/extra'; expected train/<class>/<file>\.jpg"):
+        read_folder(root)
+
+
+def test_folder_without_images_says_folder(tmp_path):
+    """An empty folder source is refused in folder terms."""
+    (tmp_path / "raw").mkdir()
+    with pytest.raises(FerError, match=r"raw: no images found; .* in this folder$"):
+        read_folder(tmp_path / "raw")
+
+
+def test_folder_symlink_is_refused(tmp_path):
+    """Links are never followed in a folder source: a linked image is refused, naming it."""
+    root = write_tree(tmp_path / "raw", tree())
+    (tmp_path / "outside.jpg").write_bytes(jpeg())
+    (root / "train" / "happy" / "link.jpg").symlink_to(tmp_path / "outside.jpg")
+    with pytest.raises(FerError, match=r"link\.jpg: is a symbolic link"):
+        read_folder(root)
+
+
+def test_csv_duplicate_column_is_refused(tmp_path):
+    """Two columns of one name are ambiguous: refused, naming the column."""
+    path = write_spreadsheet_csv(tmp_path / "fer2013.csv", columns=("emotion", "pixels", "Usage", "pixels"))
+    with pytest.raises(FerError, match=r"fer2013\.csv: column 'pixels' appears 2 times in the header; keep one"):
+        read_csv(path)
+
+
+def test_csv_header_decides_the_delimiter(tmp_path):
+    """A header that names no column under any delimiter is refused, naming what is missing."""
+    path = tmp_path / "fer2013.csv"
+    path.write_text("emotion;pixels\n0;1 2 3\n")
+    with pytest.raises(FerError, match=r"missing column 'Usage'"):
+        read_csv(path)
