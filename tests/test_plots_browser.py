@@ -12,6 +12,7 @@ $FER_TEST_ARTIFACTS is set, is copied there.
 from __future__ import annotations
 
 import base64
+import copy
 import fcntl
 import json
 import os
@@ -24,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 
-from fer_pipeline import FerError, plots_html
+from fer_pipeline import CLASSES, FerError, plots_html
 
 from .conftest import ROOT
 from .dvcproject import sh, tiny_copy
@@ -57,6 +59,7 @@ class PageVisit:
     errors: list[str] = field(default_factory=list)  # console errors, uncaught exceptions, failed loads
     requests: list[str] = field(default_factory=list)  # every URL the page asked for
     dom: dict = field(default_factory=dict)  # the result of DOM_FACTS
+    probes: dict = field(default_factory=dict)  # name -> value of each probe expression (awaited)
     screenshot: bytes = b""
 
 
@@ -190,8 +193,10 @@ def page_log(events: list[dict]) -> tuple[list[str], list[str]]:
     return requests, errors
 
 
-def visit(exe: str, url: str, tmp: Path, until: str = "true", timeout: float = 60) -> PageVisit:
-    """Load url, wait for its load event and then until the JS expression `until` holds, and report what happened."""
+def visit(exe: str, url: str, tmp: Path, until: str = "true", timeout: float = 60,
+          probes: dict[str, str] | None = None) -> PageVisit:
+    """Load url, wait for its load event and then until the JS expression `until` holds, and report what happened;
+    each probe (a JS expression, a promise is awaited) is then evaluated in the page."""
     browser = Chromium(exe, tmp / "profile", tmp / "chromium.log")
     seen = PageVisit()
     try:
@@ -215,6 +220,11 @@ def visit(exe: str, url: str, tmp: Path, until: str = "true", timeout: float = 6
             if first_error is not None and time.monotonic() - first_error > 2:
                 break  # the page already failed; a little longer for more errors, not the whole timeout
         browser.pump(0.5)  # late errors (a chart failing after the others) still count
+        for name, expression in (probes or {}).items():
+            got = browser.call("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                    "awaitPromise": True}, session=session, timeout=timeout)
+            seen.probes[name] = got["result"].get("value") if "exceptionDetails" not in got else \
+                {"exception": got["exceptionDetails"].get("exception", {}).get("description")}
         facts = browser.call("Runtime.evaluate", {"expression": DOM_FACTS, "returnByValue": True}, session=session)
         seen.dom = facts["result"].get("value") or {"exception": facts.get("exceptionDetails")}
         size = browser.call("Page.getLayoutMetrics", session=session)["cssContentSize"]
@@ -236,6 +246,81 @@ def save_artifact(path: Path) -> Path:
         return path
     Path(folder).mkdir(parents=True, exist_ok=True)
     return Path(shutil.copy2(path, Path(folder) / path.name))
+
+
+# What vega itself computes for a chart: the page's own vega and vega-lite compile the spec and run it headless
+# (renderer none), then report the domains of the chart's top-level scales and, for a confusion matrix, every
+# cell of its rect layer as [rev, x value, y value, share of row].
+VEGA_FACTS = """(async (specs) => {
+  const out = {};
+  for (const [id, spec] of Object.entries(specs)) {
+    try {
+      const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), {renderer: 'none'});
+      await view.runAsync();
+      const scales = {};
+      for (const name of ['x', 'y', 'color', 'strokeDash']) {
+        try { scales[name] = view.scale(name).domain(); } catch (e) { /* the chart has no such scale */ }
+      }
+      const enc = (spec.spec || spec).encoding || {};
+      const cells = [];
+      const walk = (node) => {
+        if (node.marktype === 'rect') {
+          for (const item of node.items || []) {
+            const d = item.datum;
+            if (d && 'percent_of_y' in d) cells.push([d.rev, d[enc.x.field], d[enc.y.field], d.percent_of_y]);
+          }
+        }
+        for (const child of node.items || []) walk(child);
+      };
+      walk(view.scenegraph().root);
+      out[id] = {scales, cells};
+      view.finalize();
+    } catch (e) {
+      out[id] = {error: String(e)};
+    }
+  }
+  return out;
+})"""
+EMBED = re.compile(r'<div id = "([^"]+)">\s*<script type = "text/javascript">\s*var spec = (.*?);\s*vegaEmbed\(\'#\1\', spec\);',
+                   re.S)
+
+
+def embedded_specs(html: str) -> dict[str, dict]:
+    """The vega-lite spec DVC embedded in the page for each chart, by the id of its div."""
+    return {div: json.loads(spec) for div, spec in EMBED.findall(html)}
+
+
+def dvclive_plots(project: Path) -> dict[str, dict]:
+    """The top-level plots of the project's dvc.yaml that draw DVCLive logs (metrics/train/...), by id."""
+    found = {}
+    for entry in yaml.safe_load((project / "dvc.yaml").read_text()).get("plots", []):
+        plot_id, props = next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
+        props = props or {}
+        files = list(props["y"]) if isinstance(props.get("y"), dict) else [plot_id]
+        if any(f.startswith("metrics/train/") for f in files):
+            found[plot_id] = {**props, "files": files}
+    return found
+
+
+def confusion_ids(declared: dict) -> list[str]:
+    """Div ids of the confusion matrices: the plots DVC draws from a predictions.csv."""
+    from dvc_render.base import Renderer
+
+    return [Renderer.remove_special_chars(plot_id) for plot_id in declared["data"] if plot_id.endswith("predictions.csv")]
+
+
+def never_predicting(spec: dict, x_field: str) -> tuple[dict, str]:
+    """A copy of a confusion spec whose data never predicts the class predicted most often (relabelled as the next
+    class), and that class."""
+    rows = spec["data"]["values"]
+    counts = {c: sum(r[x_field] == c for r in rows) for c in CLASSES}
+    dropped = max(CLASSES, key=lambda c: counts[c])
+    other = CLASSES[(CLASSES.index(dropped) + 1) % len(CLASSES)]
+    changed = copy.deepcopy(spec)
+    for row in changed["data"]["values"]:
+        if row[x_field] == dropped:
+            row[x_field] = other
+    return changed, dropped
 
 
 # --- the page template and the pinned libraries (fast, no browser) ---------------------------------------------
@@ -319,7 +404,13 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, Page
     page = project / "dvc_plots" / "index.html"
     n_vega = sum(p["type"] == "vega" for plots in declared["data"].values() for p in plots)
     until = f"document.querySelectorAll('.vega-embed canvas.marks, .vega-embed svg.marks').length >= {n_vega}"
-    seen = visit(exe, page.as_uri(), tmp_path_factory.mktemp("browser"), until=until)
+    specs = embedded_specs(page.read_text())
+    for div in confusion_ids(declared):  # plus each confusion matrix with a class the model never predicted
+        x_field = specs[div]["spec"]["encoding"]["x"]["field"]
+        changed, dropped = never_predicting(specs[div], x_field)
+        specs[f"{div}#never-{dropped}"] = changed
+    seen = visit(exe, page.as_uri(), tmp_path_factory.mktemp("browser"), until=until,
+                 probes={"vega": f"{VEGA_FACTS}({json.dumps(specs)})"})
     return page, declared, seen
 
 
@@ -371,3 +462,72 @@ def test_screenshot_is_saved(rendered: tuple[Path, dict, PageVisit], tmp_path_fa
     shot = tmp_path_factory.mktemp("artifacts") / "dvc_plots.png"
     shot.write_bytes(seen.screenshot)
     print(f"screenshot: {save_artifact(shot)}")
+
+
+@pytest.mark.slow
+def test_loss_charts_overlay_train_and_valid(rendered: tuple[Path, dict, PageVisit]) -> None:
+    """Rule: train and valid loss of a run are read off ONE chart. For the baseline and the cnn recipe, dvc.yaml has
+    one top-level plot whose y names both the run's train/loss.tsv and valid/loss.tsv, and on the page that chart's
+    data holds both series (rows of each) and vega's line-style scale tells them apart."""
+    page, _, seen = rendered
+    specs = embedded_specs(page.read_text())
+    plots = dvclive_plots(page.parent.parent)
+    for run in ("baseline", "cnn"):
+        logs = f"metrics/train/{run}/plots/metrics"
+        loss = [pid for pid, p in plots.items() if set(p["files"]) == {f"{logs}/train/loss.tsv", f"{logs}/valid/loss.tsv"}]
+        assert len(loss) == 1, f"{run}: one chart with train and valid loss, got {loss}"
+        recall = [pid for pid, p in plots.items()
+                  if set(p["files"]) == {f"{logs}/train/macro_recall.tsv", f"{logs}/valid/macro_recall.tsv"}]
+        assert len(recall) == 1, f"{run}: one chart with train and valid macro recall, got {recall}"
+        spec = specs[loss[0]]
+        series = {row["filename"] for row in spec["data"]["values"]}
+        assert series == {"train/loss.tsv", "valid/loss.tsv"}
+        assert all(any(row["filename"] == s and row["loss"] for row in spec["data"]["values"]) for s in series)
+        assert sorted(seen.probes["vega"][loss[0]]["scales"]["strokeDash"]) == sorted(series)
+    lr = [pid for pid, p in plots.items() if p["files"] == ["metrics/train/cnn/plots/metrics/lr.tsv"]]
+    assert len(lr) == 1 and lr[0] in specs, "the recipe's learning rate schedule has a chart"
+
+
+@pytest.mark.slow
+def test_no_chart_per_dvclive_file(rendered: tuple[Path, dict, PageVisit]) -> None:
+    """Rule: no chart is a single DVCLive .tsv file drawn on its own (what DVC does for a `plots:` folder of a
+    stage): every chart DVC declares has a name, and each .tsv it draws is part of a named top-level plot."""
+    page, declared, seen = rendered
+    assert [pid for pid in declared["data"] if pid.endswith(".tsv")] == []
+    assert [div for div in seen.dom["embeds"] if div.endswith("_tsv")] == []
+    assert [div for div in embedded_specs(page.read_text()) if div.endswith("_tsv")] == []
+    assert set(dvclive_plots(page.parent.parent)) <= set(declared["data"])
+
+
+@pytest.mark.slow
+def test_confusion_matrices_are_square_over_all_classes(rendered: tuple[Path, dict, PageVisit]) -> None:
+    """Rule: a confusion matrix lists all 7 classes, in fixed order (fer_pipeline.CLASSES), on both axes, and has a
+    cell for every pair, even when the model never predicted a class. Checked in the spec DVC embeds in the page (the
+    scales' explicit domain) and in what vega computes in the browser: the x and y scale domains and the 49 cells of
+    each revision, for the real predictions and for a copy where the most predicted class is never predicted."""
+    page, declared, seen = rendered
+    specs = embedded_specs(page.read_text())
+    ids = confusion_ids(declared)
+    assert sorted(ids) == ["data_evaluate_baseline_predictions_csv", "data_evaluate_cnn_predictions_csv"]
+    facts = seen.probes["vega"]
+    for div in ids:
+        encoding = specs[div]["spec"]["encoding"]
+        for axis in ("x", "y"):
+            assert encoding[axis].get("scale", {}).get("domain") == list(CLASSES), (div, axis, encoding[axis])
+            assert encoding[axis].get("sort") == list(CLASSES), (div, axis, encoding[axis])
+        never = [name for name in facts if name.startswith(f"{div}#never-")]
+        assert len(never) == 1
+        for name in (div, never[0]):
+            got = facts[name]
+            assert "error" not in got, got
+            assert got["scales"]["x"] == list(CLASSES) and got["scales"]["y"] == list(CLASSES), name
+            cells = {(rev, x, y): share for rev, x, y, share in got["cells"]}
+            revs = {rev for rev, _, _ in cells}
+            assert revs == {"workspace"}
+            assert set(cells) == {(rev, x, y) for rev in revs for x in CLASSES for y in CLASSES}, name
+            for y in CLASSES:  # each row is a distribution over the predicted classes, or all 0 when empty
+                row = [cells[("workspace", x, y)] for x in CLASSES]
+                assert sum(row) == pytest.approx(1.0) or not any(row), (name, y, row)
+            if name != div:  # the class never predicted has its column, all 0
+                dropped = name.split("#never-")[1]
+                assert [cells[("workspace", dropped, y)] for y in CLASSES] == [0] * len(CLASSES)
