@@ -82,14 +82,14 @@ def checkpoint_metadata(ckpt: dict[str, Any]) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Export a checkpoint to ONNX and check it against PyTorch; 0 on success, 2 on a bad input."""
     p = argparse.ArgumentParser(prog="python -m fer_pipeline.export", description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, help="checkpoint (default: the best study model in data/stats/stats.json)")
+    p.add_argument("--model", type=Path, help="checkpoint (default: the released model named in data/release/model.json)")
     p.add_argument("--out", type=Path, required=True, help="ONNX file to write, e.g. model.onnx")
     args = p.parse_args(argv)
     try:
         if args.model is None:
-            from fer_pipeline.predict import best_model  # predict pulls in OpenCV; only needed for the default
+            from fer_pipeline.predict import released_model  # predict pulls in OpenCV; only needed for the default
 
-            args.model = best_model()
+            args.model = released_model()["model"]
         model, ckpt = load_model(args.model)
         export_onnx(model, args.out, checkpoint_metadata(ckpt))
     except FerError as e:

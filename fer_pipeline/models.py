@@ -43,11 +43,11 @@ def mlp(model: ModelParams, n_classes: int = len(CLASSES)) -> nn.Sequential:
 
 
 def cnn(model: ModelParams, n_classes: int = len(CLASSES)) -> nn.Sequential:
-    """Per width: two (3x3 conv, [batch norm], activation), then 2x2 max-pool; global average pool head."""
+    """Per width: `convs` x (3x3 conv, [batch norm], activation), then 2x2 max-pool; global average pool head."""
     layers: list[nn.Module] = []
     c_in = 1
     for c in model.channels:
-        for _ in range(2):
+        for _ in range(model.convs):
             layers.append(nn.Conv2d(c_in, c, 3, padding=1, bias=not model.batch_norm))
             if model.batch_norm:
                 layers.append(nn.BatchNorm2d(c))

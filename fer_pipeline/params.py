@@ -33,6 +33,10 @@ def _widths() -> Any:
     return _check(lambda v: len(v) >= 1 and all(h >= 1 for h in v), "a non-empty list of integers >= 1")
 
 
+def _convs() -> Any:
+    return _check(lambda v: v >= 1, "an integer >= 1 (3x3 convolutions per cnn width)")
+
+
 def _dropout() -> Any:
     return _check(lambda v: 0 <= v < 1, "a number in [0, 1)")
 
@@ -81,6 +85,7 @@ class ModelParams:
     activation: Literal[ACTIVATIONS]  # type: ignore[valid-type]
     hidden: tuple[int, ...] = _widths()
     channels: tuple[int, ...] = _widths()
+    convs: int = _convs()
     dropout: float = _dropout()
     batch_norm: bool
 
@@ -114,6 +119,13 @@ class TrainParams(_NesterovRule):
     augment: Literal["none", "flip_shift"]
     label_smoothing: float = _check(lambda v: 0 <= v < 1, "a number in [0, 1)")
     max_minutes: float = _check(lambda v: v >= 0, "a number >= 0 (0 = no time limit)")
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    """How the evaluate stage predicts, the same for every model it evaluates."""
+
+    tta: Literal["none", "flip"]
 
 
 @dataclass(frozen=True)
@@ -161,6 +173,7 @@ class ArchitecturePreset:
     family: Literal["mlp", "cnn"]
     hidden: tuple[int, ...] = _widths()
     channels: tuple[int, ...] = _widths()
+    convs: int = _convs()
     dropout: float = _dropout()
     batch_norm: bool
 
@@ -188,6 +201,7 @@ class Params:
     split: SplitParams
     model: ModelParams
     train: TrainParams
+    evaluate: EvaluateParams
     plot: PlotParams
     study: StudyParams
     presets: PresetsParams

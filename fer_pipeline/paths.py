@@ -19,6 +19,8 @@ SPLIT = Path("data/split/indices.npz")
 CHOICE = Path("data/choose/choice.json")
 STATS = Path("data/stats/stats.json")
 REPORTS = Path("reports")
+RELEASE = Path("data/release/model.json")  # the model fer-predict and fer-export use by default
+MODEL_CARD = REPORTS / "model-card.md"
 
 
 def model_file(variant: str) -> Path:

@@ -26,7 +26,6 @@ from fer_pipeline.checkpoint import load_model
 from fer_pipeline.io import atomic_path, read_json
 from fer_pipeline.params import PreprocessParams, build_section
 from fer_pipeline.train import predict
-from fer_pipeline.variants import Variant
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels of the original image
 
@@ -71,23 +70,22 @@ class FileResult:
         return all(p.face is None for p in self.predictions)
 
 
-def best_model(stats_file: Path = paths.STATS) -> Path:
-    """The checkpoint of the last study's best model: the variant with the highest mean test macro
-    recall in the stats stage's output, and of its seeds the run with the highest test macro recall."""
-    hint = "run `dvc repro` to train the study, or pass --model PATH"
-    if not stats_file.is_file():
-        raise FerError(f"{stats_file}: not found, so there is no best model to default to; {hint}")
+def released_model(release_file: Path = paths.RELEASE) -> dict[str, Any]:
+    """The release stage's choice (data/release/model.json): checkpoint, test-time augmentation and why it was
+    chosen (the best validation macro recall among the recipe and study runs; test is never used to choose)."""
+    hint = "run `dvc repro release` (it trains what it needs), or pass --model PATH"
+    if not release_file.is_file():
+        raise FerError(f"{release_file}: not found, so there is no released model to default to; {hint}")
     try:
-        stats = read_json(stats_file)
-        name, best = max(stats["variants"].items(), key=lambda kv: kv[1]["macro_recall"]["mean"])
-        seed_scores = best["macro_recall"]["per_seed"]
-        seed = stats["seeds"][seed_scores.index(max(seed_scores))]
-    except (KeyError, TypeError, ValueError, IndexError, json.JSONDecodeError):
-        raise FerError(f"{stats_file}: not the stats stage's output (variants with macro_recall per seed); {hint}") from None
-    model = paths.model_file(Variant(name, best["axis"], ()).run(seed))
+        record = read_json(release_file)
+        model, tta, why = Path(record["model"]), record["tta"], str(record["why"])
+    except (KeyError, TypeError, json.JSONDecodeError):
+        raise FerError(f"{release_file}: not the release stage's output (model, tta, why); {hint}") from None
+    if tta not in ("none", "flip"):
+        raise FerError(f"{release_file}: tta {tta!r} is not none or flip; {hint}")
     if not model.is_file():
-        raise FerError(f"{model}: not found (best variant {name!r}, seed {seed}, in {stats_file}); {hint}")
-    return model
+        raise FerError(f"{model}: not found (the released model, in {release_file}); {hint}")
+    return {"model": model, "tta": tta, "why": why}
 
 
 def normalization(args: dict[str, Any], stats_path: Path, model_path: Path) -> tuple[float, float]:
@@ -163,9 +161,9 @@ def crop_faces(gray: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
     return np.stack(crops) if crops else np.empty((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
 
 
-def classify_crops(model: nn.Module, crops: np.ndarray, mean: float, std: float) -> np.ndarray:
+def classify_crops(model: nn.Module, crops: np.ndarray, mean: float, std: float, tta: str = "none") -> np.ndarray:
     """Class probabilities (N,7) of uint8 48x48 crops, on the CPU."""
-    _, probs = predict(model, to_input(crops, mean, std), torch.device("cpu"))
+    _, probs = predict(model, to_input(crops, mean, std), torch.device("cpu"), tta)
     return probs.numpy()
 
 
@@ -184,11 +182,11 @@ def faces_of(rgb: np.ndarray, path: Path, cascade: Any) -> tuple[list[Box | None
     return list(boxes), crop_faces(gray, boxes)
 
 
-def predict_file(path: Path, model: nn.Module, norm: tuple[float, float], cascade: Any) -> FileResult:
+def predict_file(path: Path, model: nn.Module, norm: tuple[float, float], cascade: Any, tta: str = "none") -> FileResult:
     """Read one image, find its faces (or take it as a crop) and classify each."""
     rgb = read_image(path)
     boxes, crops = faces_of(rgb, path, cascade)
-    probs = classify_crops(model, crops, *norm)
+    probs = classify_crops(model, crops, *norm, tta)
     preds = [Prediction(str(path), box, {c: float(p) for c, p in zip(CLASSES, row, strict=True)})
              for box, row in zip(boxes, probs, strict=True)]
     return FileResult(path, rgb, preds)
@@ -212,11 +210,12 @@ def expand_inputs(inputs: Sequence[Path], on_error: Callable[[str], None]) -> li
 
 def predict_files(
     files: Sequence[Path], model: nn.Module, norm: tuple[float, float], cascade: Any, on_error: Callable[[str], None],
+    tta: str = "none",
 ) -> Iterator[FileResult]:
     """Results file by file; a file that cannot be classified is reported through on_error and skipped."""
     for path in files:
         try:
-            yield predict_file(path, model, norm, cascade)
+            yield predict_file(path, model, norm, cascade, tta)
         except FerError as e:
             on_error(str(e))
 
@@ -289,7 +288,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="fer-predict", description="Classify the facial expression of each face in image files.")
     p.add_argument("inputs", nargs="+", type=Path, metavar="IMAGE_OR_FOLDER",
                    help="image files (48x48 face crops or photos) and folders of them")
-    p.add_argument("--model", type=Path, help="checkpoint (default: the best study model in data/stats/stats.json)")
+    p.add_argument("--model", type=Path, help=f"checkpoint (default: the released model named in {paths.RELEASE})")
+    p.add_argument("--tta", choices=["none", "flip"],
+                   help="test-time augmentation (default: the release's, as its test figures were made; none with --model)")
     p.add_argument("--normalization", "--stats", dest="normalization", type=Path, default=paths.NORMALIZATION,
                    help=f"the preprocess stage's normalization.json of a standardize-trained model (default: {paths.NORMALIZATION})")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
@@ -305,7 +306,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(" ".join(message.split()), file=sys.stderr)
 
     try:
-        model_path = args.model if args.model is not None else best_model()
+        if args.model is None:
+            release = released_model()
+            model_path, tta = release["model"], args.tta or release["tta"]
+            report(f"model: {model_path} (the released model: {release['why']}; {paths.RELEASE}), tta {tta}")
+        else:
+            model_path, tta = args.model, args.tta or "none"
         if not model_path.is_file():
             raise FerError(f"{model_path}: no such checkpoint; pass --model PATH of a trained model.pt (`dvc repro` trains them)")
         model, ckpt = load_model(model_path)
@@ -319,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     files = expand_inputs(args.inputs, report)
     taken = {f.resolve() for f in files}  # annotations never overwrite an input image
     predictions: list[Prediction] = []
-    for result in predict_files(files, model, norm, cascade, report):
+    for result in predict_files(files, model, norm, cascade, report, tta):
         predictions += result.predictions
         if args.annotate is not None and not result.is_crop:
             write_annotation(args.annotate, result, taken, report)

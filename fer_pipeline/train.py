@@ -59,9 +59,10 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
 
 
 def to_device_layout(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """Move a batch to the device; image batches go channels-last on CUDA (faster convolutions there)."""
+    """Move a batch to the device, image batches channels-last: faster convolutions on CUDA and on CPU too
+    (measured on 2 CPU cores, batch 64: the recipe's nets 1.2-1.35x; bench/run.py has the row)."""
     x = x.to(device, non_blocking=True)
-    if device.type == "cuda" and x.dim() == 4:
+    if x.dim() == 4:
         x = x.contiguous(memory_format=torch.channels_last)
     return x
 
@@ -139,12 +140,22 @@ def train_one_epoch(
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(logits, probabilities) for every row of x, in eval mode and large batches."""
+def predict(model: nn.Module, x: torch.Tensor, device: torch.device, tta: str = "none") -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits, probabilities) for every row of x, in eval mode and large batches.
+
+    tta="flip" averages the probabilities of each image and of its mirror image (an expression reads the same
+    mirrored; training flips too); the logits are then the log of the averaged probabilities."""
     model.eval()
-    with autocast(device):
-        logits = torch.cat([model(to_device_layout(x[i:i + EVAL_BATCH], device)).float().cpu()
-                            for i in range(0, len(x), EVAL_BATCH)])
+
+    def logits_of(v: torch.Tensor) -> torch.Tensor:
+        with autocast(device):
+            return torch.cat([model(to_device_layout(v[i:i + EVAL_BATCH], device)).float().cpu()
+                              for i in range(0, len(v), EVAL_BATCH)])
+
+    logits = logits_of(x)
+    if tta == "flip":
+        probs = (logits.softmax(1) + logits_of(x.flip(-1)).softmax(1)) / 2
+        return probs.log(), probs
     return logits, logits.softmax(1)
 
 
@@ -189,8 +200,7 @@ def fit(
         # The whole split fits in GPU memory (~0.3 GB): copy it once, from pinned memory, so that batches
         # are indexed on the GPU and no step waits for a host-to-device copy.
         data = {k: v.pin_memory().to(device, non_blocking=True) for k, v in data.items()}
-        model.to(memory_format=torch.channels_last)
-    model.to(device)
+    model.to(device, memory_format=torch.channels_last)  # conv weights channels-last, as the batches (to_device_layout)
     # Every rank evaluates the whole valid set with identical weights, so all take the same early-stop decision.
     net = nn.parallel.DistributedDataParallel(model) if ctx.world > 1 else model
     optimizer = make_optimizer(model, tp)

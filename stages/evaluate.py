@@ -7,7 +7,7 @@ from fer_pipeline.checkpoint import load_model
 from fer_pipeline.dataset import data_label, load_dataset
 from fer_pipeline.evaluate import audit_record, detail_report, evaluation_report, predictions_table
 from fer_pipeline.io import atomic_path, read_json, write_json
-from fer_pipeline.params import ParamsFile, TrainParams
+from fer_pipeline.params import EvaluateParams, ParamsFile, TrainParams
 from fer_pipeline.tensors import load_split_tensors
 from fer_pipeline.train import predict, resolve_device
 
@@ -16,20 +16,23 @@ def parse(argv=None):
     return cli.stage_args(__doc__, variant=True, argv=argv)
 
 
-def read_params(args, pf: ParamsFile) -> str:
-    """The device of the run's own section: on CUDA predictions run under bf16 autocast, so it can change them."""
-    return pf.field(TrainParams, f"{args.start}.train.device" if args.start else "train.device")
+def read_params(args, pf: ParamsFile) -> tuple[str, EvaluateParams]:
+    """The device of the run's own section (on CUDA predictions run under bf16 autocast, so it can change them)
+    and how every evaluation predicts."""
+    device = pf.field(TrainParams, f"{args.start}.train.device" if args.start else "train.device")
+    return device, pf.section(EvaluateParams, "evaluate")
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    device = resolve_device(read_params(args, ParamsFile(args.params)))
+    device_name, how = read_params(args, ParamsFile(args.params))
+    device = resolve_device(device_name)
     model, _ = load_model(paths.model_file(args.variant))
     data = load_split_tensors(("test",))
     test_idx = np.load(paths.SPLIT)["test"]
     twin = np.load(paths.DUPLICATES)["test_twin"][test_idx]
     ids = load_dataset(paths.DATASET).ids[test_idx]
-    _, probs = predict(model.to(device), data["x_test"], device)
+    _, probs = predict(model.to(device), data["x_test"], device, how.tta)
     y_true, y_pred = data["y_test"].numpy(), probs.argmax(1).numpy()
     manifest = read_json(paths.MANIFEST)
     label = data_label(manifest)
@@ -38,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         predictions_table(ids, y_true, probs.numpy(), twin).to_csv(tmp, index=False)
     # Provenance is no metric: it goes beside the per-class report, not into the metrics file.
     audit = audit_record(manifest, read_json(paths.run_file(args.variant)))
-    write_json(paths.report_file(args.variant), {**detail_report(y_true, y_pred), "audit": audit})
+    write_json(paths.report_file(args.variant), {**detail_report(y_true, y_pred), "tta": how.tta, "audit": audit})
     write_json(paths.eval_file(args.variant), report)
     t = report["test"]
     print(f"evaluate {args.variant} [{label}]: test accuracy {t['accuracy']:.4f}, macro recall {t['macro_recall']:.4f}, "

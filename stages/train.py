@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> None:
                     {"variant": args.variant, "model": to_dict(mp), "train": to_dict(tp), "preprocess": {"normalize": normalize}})
     write_json(paths.run_file(args.variant), {"variant": args.variant, "wall_time_s": round(wall, 2),
                                               "epochs_trained": result.epochs_run, "stop_reason": result.stop_reason,
-                                              "processes": ctx.world, **run_record(device)})
+                                              "processes": ctx.world, "model": to_dict(mp), "train": to_dict(tp),
+                                              **run_record(device)})
     print(f"train {args.variant} [{label}]: best epoch {result.best_epoch}/{result.epochs_run}, "
           f"valid acc {result.best_valid['accuracy']:.4f}, macro recall {result.best_valid['macro_recall']:.4f}, "
           f"{wall:.1f}s, stopped by {result.stop_reason}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from fer_pipeline.params import ModelParams, to_dict
 
 def model_params(family: str = "mlp", hidden=(32,), channels=(4,), activation: str = "tanh") -> ModelParams:
     """Small model params."""
-    return ModelParams(family=family, activation=activation, hidden=tuple(hidden), channels=tuple(channels),
+    return ModelParams(family=family, activation=activation, hidden=tuple(hidden), channels=tuple(channels), convs=2,
                        dropout=0.0, batch_norm=family == "cnn")
 
 
@@ -154,6 +155,16 @@ def test_invalid_model_args(tmp_path):
     save_checkpoint(path, build_model(model_params()).state_dict(), None, None, 1, args)
     with pytest.raises(FerError, match=r"'model\.activation' is 'swish'"):
         load_model(path)
+
+
+def test_checkpoint_from_before_convs_loads_two_convs(tmp_path):
+    """A checkpoint written before model.convs existed (no such key in its args) loads as two convs per width."""
+    path = tmp_path / "model.pt"
+    mp = dataclasses.replace(model_params(), family="cnn", convs=2)
+    old_args = {k: v for k, v in to_dict(mp).items() if k != "convs"}
+    save_checkpoint(path, build_model(mp).state_dict(), None, None, 1, {"model": old_args})
+    model, _ = load_model(path)
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == 2 * len(mp.channels)
 
 
 def test_missing_file(tmp_path):

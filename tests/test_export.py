@@ -16,7 +16,8 @@ from fer_pipeline.params import ModelParams, to_dict
 def tiny(family: str) -> torch.nn.Module:
     """A small seeded model of the given family, in eval mode."""
     torch.manual_seed(0)
-    return build_model(ModelParams(family=family, activation="relu", hidden=(16,), channels=(4, 8), dropout=0.0, batch_norm=True)).eval()
+    mp = ModelParams(family=family, activation="relu", hidden=(16,), channels=(4, 8), convs=2, dropout=0.0, batch_norm=True)
+    return build_model(mp).eval()
 
 
 @pytest.mark.parametrize("family", ["mlp", "cnn"])
@@ -48,7 +49,7 @@ def test_bad_output_path(tmp_path, name, message):
 
 def test_cli(tmp_path, capsys):
     """`python -m fer_pipeline.export --model M --out F` writes F from a checkpoint; a bad --out is exit 2 with one line."""
-    mp = ModelParams(family="mlp", activation="tanh", hidden=(8,), channels=(4,), dropout=0.0, batch_norm=False)
+    mp = ModelParams(family="mlp", activation="tanh", hidden=(8,), channels=(4,), convs=1, dropout=0.0, batch_norm=False)
     save_checkpoint(tmp_path / "model.pt", build_model(mp).state_dict(), None, None, 1,
                     {"variant": "v", "model": to_dict(mp), "preprocess": {"normalize": "unit"}})
     assert main(["--model", str(tmp_path / "model.pt"), "--out", str(tmp_path / "m.onnx")]) == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
@@ -13,7 +15,7 @@ from fer_pipeline.params import ACTIVATIONS, ModelParams
 
 def mp(family="mlp", activation="relu", hidden=(16,), channels=(4, 8), dropout=0.0, batch_norm=False) -> ModelParams:
     """Small model params."""
-    return ModelParams(family=family, activation=activation, hidden=tuple(hidden), channels=tuple(channels),
+    return ModelParams(family=family, activation=activation, hidden=tuple(hidden), channels=tuple(channels), convs=2,
                        dropout=dropout, batch_norm=batch_norm)
 
 
@@ -103,3 +105,11 @@ def test_batch_norm_layers_only_when_asked(family):
     assert sum(isinstance(m, kind) for m in with_bn.modules()) == expected
     assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) for m in without.modules())
     assert build_model(mp(family, batch_norm=True)).eval()(torch.zeros(2, 1, 48, 48)).shape == (2, 7)
+
+
+@pytest.mark.parametrize("convs", [1, 2, 3])
+def test_cnn_convs_per_width(convs):
+    """model.convs sets how many 3x3 convolutions each cnn width has (then one 2x2 max-pool per width)."""
+    m = build_model(dataclasses.replace(mp("cnn", channels=(4, 8, 16)), convs=convs))
+    assert sum(isinstance(x, nn.Conv2d) for x in m.modules()) == 3 * convs
+    assert sum(isinstance(x, nn.MaxPool2d) for x in m.modules()) == 3

@@ -13,12 +13,12 @@ import pytest
 import torch
 from PIL import Image
 
-from fer_pipeline import CLASSES, FerError
+from fer_pipeline import CLASSES
 from fer_pipeline.checkpoint import load_model, save_checkpoint
 from fer_pipeline.io import write_json
 from fer_pipeline.models import build_model
 from fer_pipeline.params import load_params, to_dict
-from fer_pipeline.predict import annotation_path, best_model, crop_faces, find_faces, load_cascade, main, to_input
+from fer_pipeline.predict import annotation_path, classify_crops, crop_faces, find_faces, load_cascade, main, to_input
 from fer_pipeline.preprocess import normalize
 from fer_pipeline.synthetic import generate
 
@@ -163,35 +163,34 @@ def test_missing_model_exit_2(tmp_path, capsys):
 
 
 def test_default_model_missing_exit_2(tmp_path, capsys, monkeypatch):
-    """Without --model and without a finished study, the error says to run `dvc repro` or pass --model (exit 2)."""
+    """Without --model and without a release, the error says to run `dvc repro release` or pass --model (exit 2)."""
     monkeypatch.chdir(tmp_path)
     files = write_crops(tmp_path / "in", crops(1))
     assert main([str(files[0])]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: data/stats/stats.json: not found") and "dvc repro" in err and "--model" in err
+    assert err.startswith("error: data/release/model.json: not found") and "dvc repro release" in err and "--model" in err
 
 
-def test_default_model_is_best_variant(tmp_path, monkeypatch):
-    """The default model is the best-mean study variant's best seed run; the first listed wins a tie."""
+def test_default_model_is_the_release_and_says_why(tmp_path, capsys, monkeypatch):
+    """Without --model, fer-predict uses the release stage's model with its test-time augmentation, and says on
+    stderr which model it used and why; --tta overrides the augmentation; a broken release file is exit 2."""
     monkeypatch.chdir(tmp_path)
-    stats = tmp_path / "data" / "stats" / "stats.json"
-    stats.parent.mkdir(parents=True)
-
-    def variant(axis, mean, per_seed):
-        return {"axis": axis, "macro_recall": {"mean": mean, "per_seed": per_seed}}
-
-    stats.write_text(json.dumps({"seeds": [0, 1], "variants": {
-        "activation-sigmoid": variant("activation", 0.2, [0.2, 0.2]),
-        "integrated": variant("integrated", 0.3, [0.29, 0.31]),
-        "optimizer-sgd": variant("optimizer", 0.3, [0.35, 0.25]),
-    }}))
-    with pytest.raises(FerError, match=r"integrated/integrated-s1/model\.pt: not found \(best variant 'integrated', seed 1"):
-        best_model(stats)
-    make_checkpoint(tmp_path / "data/train/integrated/integrated-s1/model.pt")
-    assert best_model(stats) == Path("data/train/integrated/integrated-s1/model.pt")
-    stats.write_text("{}")
-    with pytest.raises(FerError, match="not the stats stage's output"):
-        best_model(stats)
+    ckpt = make_checkpoint(tmp_path / "data/train/cnn/model.pt")
+    release = tmp_path / "data/release/model.json"
+    release.parent.mkdir(parents=True)
+    release.write_text(json.dumps({"model": "data/train/cnn/model.pt", "tta": "flip", "why": "best validation macro recall"}))
+    files = write_crops(tmp_path / "in", crops(2))
+    code, rows, err = run_json([str(f) for f in files], capsys)
+    assert code == 0 and len(rows) == 2
+    assert err.startswith("model: data/train/cnn/model.pt (the released model: best validation macro recall;")
+    assert err.rstrip().endswith("tta flip")
+    model, _ = load_model(ckpt)
+    want = classify_crops(model, crops(2), 0.0, 1.0, "flip")
+    assert [r["probabilities"]["happy"] for r in rows] == pytest.approx(want[:, CLASSES.index("happy")], abs=1e-3)
+    assert run_json([str(files[0]), "--tta", "none"], capsys)[2].rstrip().endswith("tta none")
+    release.write_text("{}")
+    assert main([str(files[0])]) == 2
+    assert "not the release stage's output" in capsys.readouterr().err
 
 
 def test_photo_without_face(tmp_path, capsys):

@@ -338,15 +338,20 @@ def test_optimizer_uses_fused_kernels_on_cpu(name, fused):
         assert group["foreach"] is True
 
 
-def test_cpu_autocast_and_layout_are_no_ops():
-    """On CPU there is no mixed precision and no channels-last copy: CPU results are plain fp32, as before."""
+def test_cpu_is_fp32_and_channels_last():
+    """On CPU there is no mixed precision (results stay fp32), and image batches go channels-last with the same
+    values (the faster layout for convolutions on CPU as on CUDA); other tensors keep their layout."""
     from fer_pipeline.train import autocast, to_device_layout
 
-    x = torch.randn(2, 1, 48, 48)
+    x = torch.randn(2, 3, 8, 8)
     with autocast(CPU):
         y = torch.nn.Linear(4, 4)(torch.randn(3, 4))
     assert y.dtype == torch.float32
-    assert to_device_layout(x, CPU) is x
+    out = to_device_layout(x, CPU)
+    assert out.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(out, x)
+    flat = torch.randn(5, 4)
+    assert to_device_layout(flat, CPU) is flat
 
 
 def test_max_minutes_stops_before_an_epoch_that_would_overrun(monkeypatch):
