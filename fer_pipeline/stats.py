@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_pipeline.bootstrap import bootstrap_counts, paired_difference, per_class_recall, summarize_variant
+from fer_pipeline.bootstrap import bootstrap_counts, detectable_difference, paired_difference, per_class_recall, summarize_variant
 from fer_pipeline.results import read_predictions
 from fer_pipeline.variants import Variant
 
@@ -34,6 +34,9 @@ def study_stats(variants: dict[str, list[Variant]], runs: dict[str, Runs], resam
             "best": best.name,
             "versus_best": {v.name: paired_difference(runs[v.name], runs[best.name], boot) for v in vs if v is not best},
         }
+    seeds = len(next(iter(runs.values())))
+    ses = [d["se"] for a in out["axes"].values() for d in a["versus_best"].values()]
+    out["detectable"] = {"macro_recall": detectable_difference(float(np.median(ses)), seeds)} if seeds > 1 and ses else None
     if "depth_activation" in variants:
         out["depth_spread"] = depth_spread(variants["depth_activation"], out["variants"], runs, boot)
     if "integrated" in variants:
