@@ -45,9 +45,10 @@ bench-smoke: $(STAMP)
 plots-html: $(STAMP)
 	python -m fer_pipeline.plots_html
 
-# Copy the generated study report (Markdown + its figures, no face images) to docs/study/, which git
-# tracks, so a reader can open it without running anything. reports/ itself is a DVC output.
+# Copy the generated study report (Markdown + its figures, no face images) to docs/study/ and the release's model
+# card to docs/model-card.md, which git tracks, so a reader can open them without running anything. reports/ itself
+# is a DVC output. Each is copied when the pipeline has made it.
 publish-report:
-	test -f reports/study.md || { echo "error: reports/study.md missing; run dvc repro report first" >&2; exit 2; }
-	mkdir -p docs/study
-	cp reports/study.md reports/*.png docs/study/
+	test -f reports/study.md -o -f reports/model-card.md || { echo "error: reports/study.md and reports/model-card.md missing; run dvc repro report release first" >&2; exit 2; }
+	if test -f reports/study.md; then mkdir -p docs/study && cp reports/study.md reports/*.png docs/study/; fi
+	if test -f reports/model-card.md; then cp reports/model-card.md docs/model-card.md; fi

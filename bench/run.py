@@ -11,6 +11,7 @@ noisy, so every goal is a ratio against a baseline timed in the same process, ex
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import io
 import json
@@ -127,13 +128,13 @@ def cnn_images_per_s(x: torch.Tensor, y: torch.Tensor, steps: int) -> tuple[floa
     p = load_params(ROOT / "params.yaml", start="cnn")
     bs = p.train.batch_size
     torch.manual_seed(0)
-    model = build_model(p.model)
+    model = build_model(p.model).to(memory_format=torch.channels_last)  # as fit() lays it out
     opt = make_optimizer(model, p.train)
     gen = torch.Generator().manual_seed(0)
     n = steps * bs
     pipe = timed(lambda: train_one_epoch(model, x[:n], y[:n], opt, bs, gen, torch.device("cpu"), augment=p.train.augment,
                                          label_smoothing=p.train.label_smoothing))
-    batches = [(x[i:i + bs].clone(), y[i:i + bs].clone()) for i in range(0, n, bs)]
+    batches = [(x[i:i + bs].contiguous(memory_format=torch.channels_last), y[i:i + bs].clone()) for i in range(0, n, bs)]
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def bare() -> None:
@@ -174,12 +175,53 @@ def bench_training(archive: Path, work: Path, steps: int) -> list[dict]:
     pipe = mlp_batches_pipeline(x, y, steps)
     base = mlp_batches_imagefolder(work / "imagefolder", steps)
     cnn_pipe, cnn_bare = cnn_images_per_s(x, y, max(steps // 4, 5))
-    return [
+    layout = bench_layout(x, y, max(steps // 8, 3))
+    return layout + [
         {"target": f"2 MLP, {steps} steps at batch 32", "figure_s": round(pipe, 3), "baseline": "ImageFolder+DataLoader+PIL+ToTensor",
          "baseline_s": round(base, 3), "ratio": round(base / pipe, 1), "goal": ">= 5 (speed-up)"},
         {"target": "2 CNN recipe training images/s", "figure": round(cnn_pipe, 1), "baseline": "bare fwd/bwd over pre-made batches",
          "baseline_value": round(cnn_bare, 1), "ratio": round(cnn_pipe / cnn_bare, 3), "goal": ">= 0.85"},
     ]
+
+
+def layout_images_per_s(mp, tp, x: torch.Tensor, y: torch.Tensor, steps: int, channels_last: bool) -> float:
+    """Training images/s of a model over pre-made batches of tp.batch_size, in one memory layout."""
+    from fer_pipeline.models import build_model
+    from fer_pipeline.train import make_optimizer
+
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    torch.manual_seed(0)
+    model = build_model(mp).to(memory_format=fmt)
+    opt = make_optimizer(model, tp)
+    bs = tp.batch_size
+    batches = [(x[i:i + bs].contiguous(memory_format=fmt), y[i:i + bs]) for i in range(0, steps * bs, bs)]
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def loop() -> None:
+        model.train()
+        for xb, yb in batches:
+            opt.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            opt.step()
+
+    loop()  # warm-up: the first steps pay for allocations
+    return steps * bs / timed(loop)
+
+
+def bench_layout(x: torch.Tensor, y: torch.Tensor, steps: int) -> list[dict]:
+    """Channels-last on CPU, per CNN of the project (the recipe, the study's compact cnn preset): training images/s
+    with channels-last batches and weights (what fit does) against the default layout, in the same run."""
+    p = load_params(ROOT / "params.yaml", start="cnn")
+    study = load_params(ROOT / "params.yaml", start="base")
+    nets = {"cnn recipe": (p.model, p.train),
+            "study cnn preset": (dataclasses.replace(study.model, **vars(study.presets.architectures["cnn"])), study.train)}
+    rows = []
+    for name, (mp, tp) in nets.items():
+        plain = layout_images_per_s(mp, tp, x, y, steps, channels_last=False)
+        last = layout_images_per_s(mp, tp, x, y, steps, channels_last=True)
+        rows.append({"target": f"3 channels-last images/s, {name}", "figure": round(last, 1), "baseline": "default layout",
+                     "baseline_value": round(plain, 1), "ratio": round(last / plain, 2), "goal": ">= 1 (kept if faster)"})
+    return rows
 
 
 def bench_recipe() -> list[dict]:

@@ -38,8 +38,8 @@ def release_record(recalls: dict[str, float], tta: str) -> dict[str, Any]:
     """data/release/model.json: which checkpoint users get, why, and how to predict with it."""
     run = choose_release(recalls)
     return {"run": run, "model": paths.model_file(run).as_posix(), "valid_macro_recall": recalls[run], "tta": tta,
-            "why": f"best validation macro recall ({recalls[run]:.4f}) among {len(recalls)} trained runs "
-                   "(recipe, study, integrated); test was not used to choose"}
+            "why": f"best validation macro recall ({recalls[run]:.4f}) among the {len(recalls)} trained "
+                   f"run{'' if len(recalls) == 1 else 's'} of the recipe, study and integrated model; test was not used to choose"}
 
 
 def _pct(x: float) -> str:

@@ -30,7 +30,7 @@ def test_release_is_best_on_validation_among_recipe_and_study(tmp_path):
     assert choose_release(recalls) == "integrated/integrated-s0"  # 0.6 tie: first by name
     record = release_record(recalls, "flip")
     assert record["model"] == "data/train/integrated/integrated-s0/model.pt" and record["tta"] == "flip"
-    assert "among 4 trained runs" in record["why"] and "test was not used" in record["why"]
+    assert "among the 4 trained runs" in record["why"] and "test was not used" in record["why"]
     with pytest.raises(FerError, match="no trained run"):
         choose_release({})
 
