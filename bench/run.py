@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -135,16 +136,21 @@ def cnn_images_per_s(x: torch.Tensor, y: torch.Tensor, steps: int) -> tuple[floa
     pipe = timed(lambda: train_one_epoch(model, x[:n], y[:n], opt, bs, gen, torch.device("cpu"), augment=p.train.augment,
                                          label_smoothing=p.train.label_smoothing))
     batches = [(x[i:i + bs].contiguous(memory_format=torch.channels_last), y[i:i + bs].clone()) for i in range(0, n, bs)]
+    return n / pipe, n / timed(bare_loop(model, opt, batches))
+
+
+def bare_loop(model: torch.nn.Module, opt: torch.optim.Optimizer, batches: list) -> Callable[[], None]:
+    """One pass of plain forward/backward/step over pre-made (x, y) batches: the baseline of the cnn rows."""
     loss_fn = torch.nn.CrossEntropyLoss()
 
-    def bare() -> None:
+    def loop() -> None:
         model.train()
         for xb, yb in batches:
             opt.zero_grad()
             loss_fn(model(xb), yb).backward()
             opt.step()
 
-    return n / pipe, n / timed(bare)
+    return loop
 
 
 def extract_train(archive: Path, dest: Path, limit: int) -> None:
@@ -195,15 +201,7 @@ def layout_images_per_s(mp, tp, x: torch.Tensor, y: torch.Tensor, steps: int, ch
     opt = make_optimizer(model, tp)
     bs = tp.batch_size
     batches = [(x[i:i + bs].contiguous(memory_format=fmt), y[i:i + bs]) for i in range(0, steps * bs, bs)]
-    loss_fn = torch.nn.CrossEntropyLoss()
-
-    def loop() -> None:
-        model.train()
-        for xb, yb in batches:
-            opt.zero_grad()
-            loss_fn(model(xb), yb).backward()
-            opt.step()
-
+    loop = bare_loop(model, opt, batches)
     loop()  # warm-up: the first steps pay for allocations
     return steps * bs / timed(loop)
 

@@ -10,7 +10,7 @@ import numpy as np
 from fer_pipeline import paths
 from fer_pipeline.io import read_json
 from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams, check_study_presets
-from fer_pipeline.variants import FACTORS, Variant, axis_settings, merge, study_variants
+from fer_pipeline.variants import FACTORS, Variant, chosen_settings, study_variants
 
 
 def valid_recalls(variants: list[Variant], seeds: tuple[int, ...], root: Path = Path(".")) -> dict[str, list[float]]:
@@ -45,6 +45,4 @@ def choice_record(study: StudyParams, presets: PresetsParams, root: Path = Path(
     chosen = choose(valid)
     # Axis values are strings in run names; batch sizes are integers in params.
     typed = {f: int(v) if f == "batch_size" else v for f, v in chosen.items()}
-    named = {"optimizer": presets.optimizers, "architecture": presets.architectures}
-    settings = merge(*(axis_settings(f, typed[f], named.get(f, {}).get(typed[f])) for f in FACTORS if f in typed))
-    return {"chosen": chosen, "settings": settings, "valid_macro_recall": valid}
+    return {"chosen": chosen, "settings": chosen_settings(typed, presets), "valid_macro_recall": valid}

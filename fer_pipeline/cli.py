@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
 from collections.abc import Callable
 from typing import NoReturn
@@ -52,7 +53,5 @@ def fail(message: str) -> NoReturn:
 def stage_command(stage: str, *args: str, code_root: str) -> tuple[list[str], dict[str, str]]:
     """(argv, environment) that run a stage as dvc.yaml does, `python -m stages.<stage>`, from any working folder:
     for tests and benchmarks that run stages in a scratch folder with the code of `code_root`."""
-    import os
-
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [code_root, os.environ.get("PYTHONPATH")]))}
     return [sys.executable, "-m", f"stages.{stage}", *args], env

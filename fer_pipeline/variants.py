@@ -6,7 +6,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from fer_pipeline import FerError
-from fer_pipeline.params import ArchitecturePreset, ModelParams, OptimizerPreset, ParamsFile, StudyParams, TrainParams, parse_override
+from fer_pipeline.params import (
+    ArchitecturePreset,
+    ModelParams,
+    OptimizerPreset,
+    ParamsFile,
+    PresetsParams,
+    StudyParams,
+    TrainParams,
+    parse_override,
+)
 
 # Factors the choose stage picks for the integrated model, in the order their settings apply
 # (an architecture sets the widths first; the other factors then change one thing each).
@@ -46,6 +55,13 @@ def merge(*parts: Settings) -> Settings:
         for section, fields in part.items():
             out[section].update(fields)
     return out
+
+
+def chosen_settings(chosen: dict[str, Any], presets: PresetsParams) -> Settings:
+    """The model/train settings of one value per factor (FACTORS order), optimizer and architecture names looked
+    up in the typed presets: what choose writes to choice.json for the integrated runs."""
+    named = {"optimizer": presets.optimizers, "architecture": presets.architectures}
+    return merge(*(axis_settings(f, chosen[f], named.get(f, {}).get(chosen[f])) for f in FACTORS if f in chosen))
 
 
 def model_and_train(pf: ParamsFile, start: str, axes: list[str], choice: Settings | None,

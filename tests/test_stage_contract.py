@@ -18,7 +18,7 @@ from dvc.repo import Repo
 
 from fer_pipeline.io import write_json
 from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams
-from fer_pipeline.variants import FACTORS, axis_settings, merge
+from fer_pipeline.variants import chosen_settings
 
 from .conftest import ROOT
 
@@ -94,9 +94,7 @@ def crafted_choice(path: Path) -> None:
     study, presets = pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets")
     first = {"activation": study.activations[0], "batch_size": study.batch_sizes[0], "imbalance": study.imbalances[0],
              "optimizer": study.optimizers[0], "architecture": study.architectures[0]}
-    named = {"optimizer": presets.optimizers, "architecture": presets.architectures}
-    settings = merge(*(axis_settings(f, first[f], named.get(f, {}).get(first[f])) for f in FACTORS))
-    write_json(path, {"chosen": first, "settings": settings})
+    write_json(path, {"chosen": first, "settings": chosen_settings(first, presets)})
 
 
 def test_stages_run_as_modules(stages):
