@@ -16,6 +16,7 @@ from fer_pipeline import FerError
 ACTIVATIONS = ("sigmoid", "softmax", "relu", "leaky_relu", "tanh", "elu", "gelu", "silu")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 IMBALANCES = ("none", "class_weights", "weighted_sampler")
+TTAS = ("none", "flip")  # test-time augmentation: none, or average with the mirror image
 
 
 def _check(rule: typing.Callable[[Any], bool], text: str) -> Any:
@@ -125,7 +126,7 @@ class TrainParams(_NesterovRule):
 class EvaluateParams:
     """How the evaluate stage predicts, the same for every model it evaluates."""
 
-    tta: Literal["none", "flip"]
+    tta: Literal[TTAS]  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True)

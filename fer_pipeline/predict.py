@@ -24,7 +24,7 @@ from torch import nn
 from fer_pipeline import CLASSES, IMAGE_SIZE, FerError, paths
 from fer_pipeline.checkpoint import load_model
 from fer_pipeline.io import atomic_path, read_json
-from fer_pipeline.params import PreprocessParams, build_section
+from fer_pipeline.params import TTAS, PreprocessParams, build_section
 from fer_pipeline.train import predict
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels of the original image
@@ -81,8 +81,8 @@ def released_model(release_file: Path = paths.RELEASE) -> dict[str, Any]:
         model, tta, why = Path(record["model"]), record["tta"], str(record["why"])
     except (KeyError, TypeError, json.JSONDecodeError):
         raise FerError(f"{release_file}: not the release stage's output (model, tta, why); {hint}") from None
-    if tta not in ("none", "flip"):
-        raise FerError(f"{release_file}: tta {tta!r} is not none or flip; {hint}")
+    if tta not in TTAS:
+        raise FerError(f"{release_file}: tta {tta!r} is not one of {', '.join(TTAS)}; {hint}")
     if not model.is_file():
         raise FerError(f"{model}: not found (the released model, in {release_file}); {hint}")
     return {"model": model, "tta": tta, "why": why}
@@ -289,7 +289,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("inputs", nargs="+", type=Path, metavar="IMAGE_OR_FOLDER",
                    help="image files (48x48 face crops or photos) and folders of them")
     p.add_argument("--model", type=Path, help=f"checkpoint (default: the released model named in {paths.RELEASE})")
-    p.add_argument("--tta", choices=["none", "flip"],
+    p.add_argument("--tta", choices=TTAS,
                    help="test-time augmentation (default: the release's, as its test figures were made; none with --model)")
     p.add_argument("--normalization", "--stats", dest="normalization", type=Path, default=paths.NORMALIZATION,
                    help=f"the preprocess stage's normalization.json of a standardize-trained model (default: {paths.NORMALIZATION})")
