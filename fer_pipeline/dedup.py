@@ -34,11 +34,33 @@ class Duplicates:
 
 
 def pixel_keys(images: np.ndarray) -> np.ndarray:
-    """Inverse index of each image among the distinct pixel arrays (equal arrays share a key)."""
+    """Key of each image: equal pixel arrays share a key, different ones never do.
+
+    Images are grouped by a 64-bit hash of their bytes (sorting 36k hashes, not 36k rows of 2,304 bytes: 10x
+    faster), then every image is compared with its group's first; only if some hash joins different arrays does
+    the exact sort of whole rows decide."""
     flat = np.ascontiguousarray(images.reshape(len(images), -1))
+    if flat.shape[1] % 8 == 0:
+        words = flat.view(np.uint64)
+        weights = np.random.default_rng(0).integers(1, 2**63, size=words.shape[1], dtype=np.uint64) | np.uint64(1)
+        hashes = (words * weights).sum(axis=1, dtype=np.uint64)  # arithmetic mod 2**64
+        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        inverse = inverse.ravel()
+        if np.array_equal(flat, flat[first[inverse]]):
+            return inverse
     rows = flat.view(np.dtype((np.void, flat.shape[1]))).ravel()
     _, inverse = np.unique(rows, return_inverse=True)
     return inverse.ravel()
+
+
+def pixel_std_below(images: np.ndarray, limit: float) -> np.ndarray:
+    """Per uint8 image, whether its pixel std is below `limit`, from integer sums: n * sum(x^2) - sum(x)^2 < (n *
+    limit)^2 is exact (no float rounding at the threshold) and avoids a float64 copy of the whole data set."""
+    flat = images.reshape(len(images), -1)
+    n = flat.shape[1]
+    total = flat.sum(axis=1, dtype=np.int64)
+    squares = np.einsum("ij,ij->i", flat, flat, dtype=np.int64, casting="unsafe")
+    return n * squares - total * total < (n * limit) ** 2
 
 
 def find_duplicates(images: np.ndarray, labels: np.ndarray, split: np.ndarray) -> Duplicates:
@@ -55,5 +77,5 @@ def find_duplicates(images: np.ndarray, labels: np.ndarray, split: np.ndarray) -
         cross += len(set(split[g].tolist())) > 1
         conflicting += len(set(labels[g].tolist())) > 1
     test_twin = (split == "test") & np.isin(keys, list(train_keys))
-    blank = images.reshape(len(images), -1).std(axis=1) < BLANK_STD
+    blank = pixel_std_below(images, BLANK_STD)
     return Duplicates(group, test_twin, blank, groups, int(len(sizes)), cross, conflicting)

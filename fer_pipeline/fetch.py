@@ -12,14 +12,15 @@ from fer_pipeline.dataset import RawDataset, save_dataset
 from fer_pipeline.dedup import Duplicates, find_duplicates
 from fer_pipeline.io import atomic_path, write_json
 from fer_pipeline.params import DataParams
+from fer_pipeline.preprocess import level_counts
 from fer_pipeline.sources import read_source, resolve_source, sha256_file
 
 
 def pixel_stats(images: np.ndarray) -> tuple[float, float]:
     """Mean and std of all pixels on the [0,1] scale, from exact integer sums (no float copy of the data)."""
-    n = images.size
-    total = int(images.sum(dtype=np.uint64))
-    squares = int(np.bincount(images.ravel(), minlength=256).astype(np.uint64) @ (np.arange(256, dtype=np.uint64) ** 2))
+    counts = level_counts(images)
+    levels = np.arange(256, dtype=np.int64)
+    n, total, squares = int(counts.sum()), int(counts @ levels), int(counts @ levels**2)
     mean = total / n
     return mean / 255.0, float(np.sqrt(max(squares / n - mean * mean, 0.0))) / 255.0
 

@@ -10,9 +10,7 @@ DUPLICATES = FETCH / "duplicates.npz"
 MANIFEST = FETCH / "manifest.json"
 
 PREPROCESS = Path("data/preprocess")
-IMAGES = PREPROCESS / "images.npy"
-LABELS = PREPROCESS / "labels.npy"
-NORMALIZATION = PREPROCESS / "normalization.json"  # how images were scaled (mean/std for standardize)
+NORMALIZATION = PREPROCESS / "normalization.json"  # how stages scale DATASET's uint8 images (mean/std for standardize)
 
 SPLIT = Path("data/split/indices.npz")
 

@@ -13,7 +13,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -130,8 +130,8 @@ def _tree_note(where: str, skipped: list[str], wrapper: str | None) -> None:
 def _check_safe_member(info: zipfile.ZipInfo, where: str) -> None:
     """Refuse members that could escape a folder or point elsewhere, junk or not: nothing is extracted, but an archive
     holding them was not made from a plain train/ test/ tree, and a later extraction by hand would be unsafe."""
-    name, p = info.filename, PurePosixPath(info.filename)
-    if p.is_absolute() or ".." in p.parts or "\\" in name or (len(name) > 1 and name[1] == ":"):
+    name = info.filename
+    if name.startswith("/") or ".." in name.split("/") or "\\" in name or (len(name) > 1 and name[1] == ":"):
         raise FerError(f"{where}: unsafe member path {name!r} (absolute, '..', a drive or backslashes); refusing this archive; "
                        "re-create it with relative paths separated by '/'")
     if stat.S_ISLNK(info.external_attr >> 16):
@@ -140,7 +140,10 @@ def _check_safe_member(info: zipfile.ZipInfo, where: str) -> None:
 
 def _check_suffix(name: str, origin: Origin) -> None:
     """Only image files belong in a class folder."""
-    if PurePosixPath(name).suffix.lower() not in IMAGE_SUFFIXES:
+    base = name.rsplit("/", 1)[-1]
+    dot = base.rfind(".")
+    suffix = base[dot:] if 0 < dot < len(base) - 1 else ""  # as PurePosixPath(name).suffix, without its cost
+    if suffix.lower() not in IMAGE_SUFFIXES:
         raise FerError(f"{origin.path}: {origin.entry} {name!r} is not a .jpg image; remove it from the {origin.kind}")
 
 
@@ -149,7 +152,7 @@ def _parse_member(name: str, prefix: str, origin: Origin) -> tuple[str, str] | N
     rel = name[len(prefix):]
     if not rel or rel.endswith("/"):
         return None
-    parts = PurePosixPath(rel).parts
+    parts = [part for part in rel.split("/") if part not in ("", ".")]  # as PurePosixPath(rel).parts, without its cost
     if len(parts) != 3 or parts[0] not in SPLITS:
         raise FerError(f"{origin.path}: unexpected {origin.entry} {name!r}; expected {prefix}train/<class>/<file>.jpg or "
                        f"{prefix}test/<class>/<file>.jpg; remove it from the {origin.kind}")

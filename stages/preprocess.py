@@ -1,12 +1,10 @@
-"""preprocess: preprocess.* -> data/preprocess/{images.npy, labels.npy, normalization.json}."""
-
-import numpy as np
+"""preprocess: preprocess.* -> data/preprocess/normalization.json (how stages scale fetch's uint8 images)."""
 
 from fer_pipeline import cli, paths
 from fer_pipeline.dataset import load_dataset
-from fer_pipeline.io import atomic_path, write_json
+from fer_pipeline.io import write_json
 from fer_pipeline.params import ParamsFile, PreprocessParams
-from fer_pipeline.preprocess import normalize
+from fer_pipeline.preprocess import normalization_stats
 
 
 def parse(argv=None):
@@ -21,10 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     mode = read_params(args, ParamsFile(args.params)).normalize
     ds = load_dataset(paths.DATASET)
-    x, stats = normalize(ds.images, ds.mask("train"), mode)
-    for path, arr in ((paths.IMAGES, x), (paths.LABELS, ds.labels)):
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.save(f, arr)
+    stats = normalization_stats(ds.images, ds.mask("train"), mode)
     write_json(paths.NORMALIZATION, {"normalize": mode, **stats})
     print(f"preprocess: {mode}, mean {stats['mean']:.4f}, std {stats['std']:.4f}")
 

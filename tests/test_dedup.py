@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_pipeline.dedup import find_duplicates, pixel_keys
+from fer_pipeline.dedup import find_duplicates, pixel_keys, pixel_std_below
 
 
 def face(seed: int) -> np.ndarray:
@@ -99,3 +99,34 @@ def test_test_twin_with_several_train_copies():
     assert d.groups == [[0, 1, 2]]
     assert d.test_twin.tolist() == [False, False, True, False]
     assert d.summary()["cross_split_groups"] == 1 and d.summary()["conflicting_label_groups"] == 0
+
+
+def test_pixel_std_below_matches_numpy_std():
+    """The integer-sum test agrees with numpy's float std on either side of the threshold, including an image
+    whose std is exactly the limit (not below it)."""
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (50, 48, 48), dtype=np.uint8)
+    images[:10] = 100
+    images[:10, 0, :2] = (99, 101)  # tiny spread
+    exact = np.zeros((1, 2, 2), np.uint8)
+    exact[0, 0] = 2  # pixels 2, 2, 0, 0: std exactly 1
+    for limit in (1.0, 0.5, 40.0):
+        want = images.reshape(50, -1).std(axis=1) < limit
+        np.testing.assert_array_equal(pixel_std_below(images, limit), want)
+    assert not pixel_std_below(exact, 1.0)[0] and pixel_std_below(exact, 1.01)[0]
+
+
+def test_pixel_keys_survive_a_hash_collision(monkeypatch):
+    """Keys stay exact when the hash joins different images: with every hash forced equal, distinct images still
+    get distinct keys and copies share one (the exact row sort decides)."""
+    real_unique = np.unique
+
+    def colliding(values, **kw):
+        if values.dtype == np.uint64:  # the hashes: pretend they are all equal
+            values = np.zeros_like(values)
+        return real_unique(values, **kw)
+
+    monkeypatch.setattr(np, "unique", colliding)
+    keys = pixel_keys(IMAGES)
+    assert keys[0] == keys[1] and keys[2] == keys[3] and keys[0] != keys[2]
+    assert len(set(keys.tolist())) == len({im.tobytes() for im in IMAGES})

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from fer_pipeline.preprocess import normalize
+from fer_pipeline import FerError, preprocess
+from fer_pipeline.preprocess import level_counts, normalization_stats, normalize, scale
+
+from .conftest import ROOT
 
 
 def images_and_mask():
@@ -90,3 +96,47 @@ def test_unknown_mode():
     images, mask = images_and_mask()
     with pytest.raises(ValueError, match="unknown normalize mode"):
         normalize(images, mask, "zscore")
+
+
+def test_level_counts_exact_across_chunks(monkeypatch):
+    """level_counts counts every pixel once, also when the pixels span several bincount chunks."""
+    monkeypatch.setattr(preprocess, "CHUNK", 1000)  # 5 images = 11520 pixels: 12 chunks, the last one partial
+    images, _ = images_and_mask()
+    counts = level_counts(images[:5])
+    np.testing.assert_array_equal(counts, np.bincount(images[:5].ravel(), minlength=256))
+    assert counts.dtype == np.int64 and counts.sum() == 5 * 48 * 48
+
+
+def test_stats_are_those_of_the_scaled_float32_pixels():
+    """standardize's mean and std are those of the float32 values scale makes (accumulated in float64), so the
+    standardized training pixels have mean 0 and std 1 as the float64 statistics of those very values say."""
+    images, mask = images_and_mask()
+    stats = normalization_stats(images, mask, "standardize")
+    x = scale(images[mask], {"normalize": "unit"}).astype(np.float64)
+    assert stats["mean"] == pytest.approx(x.mean(), rel=1e-14)
+    assert stats["std"] == pytest.approx(x.std(), rel=1e-14)
+
+
+def test_scale_applies_the_stats_in_float32():
+    """scale is (x/255 - float32(mean)) / float32(std), every step in float32, for any stats it is given."""
+    images, _ = images_and_mask()
+    x = scale(images, {"normalize": "standardize", "mean": 0.3, "std": 0.2})
+    expected = (images.astype(np.float32) / np.float32(255) - np.float32(0.3)) / np.float32(0.2)
+    assert x.dtype == np.float32
+    np.testing.assert_array_equal(x, expected)
+    with pytest.raises(ValueError, match="unknown normalize mode"):
+        scale(images, {"normalize": "zscore", "mean": 0.0, "std": 1.0})
+
+
+def test_standardize_without_training_images_is_an_error():
+    """standardize with no training image has no statistics: a one-line error naming the key, not a division by 0."""
+    images, _ = images_and_mask()
+    with pytest.raises(FerError, match=r"^preprocess\.normalize: standardize needs training images"):
+        normalization_stats(images, np.zeros(6, bool), "standardize")
+
+
+def test_preprocess_stage_imports_no_heavy_library():
+    """`import stages.preprocess` loads neither torch nor scikit-learn, scipy or pandas (each costs a second or more)."""
+    code = "import sys, stages.preprocess; print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy', 'torch', 'pandas'}))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
