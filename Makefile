@@ -17,7 +17,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The plan (what is out of date, the training runs, the expected time) first, then the baseline: a first result in
+# minutes (metrics/evaluate/baseline.json), then everything else.
 study: $(STAMP)
+	python -m fer_pipeline.plan
+	dvc repro plot
 	dvc repro
 
 test: $(STAMP)

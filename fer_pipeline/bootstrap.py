@@ -127,18 +127,37 @@ def summarize_variant(runs: list[tuple[np.ndarray, np.ndarray]], boot: np.ndarra
     return out
 
 
-def paired_difference(runs_a: list, runs_b: list, boot: np.ndarray, metric: str = "macro_recall") -> dict[str, Any]:
-    """a - b in seed-mean `metric`, paired by seed and by test image: the mean difference, its 95% interval
-    counting both noises, the p-value of no difference, and significant if the interval excludes 0 (never
-    with one seed)."""
-    ones = np.ones((1, len(runs_a[0][0])), dtype=np.float32)
-    per_seed = np.array([weighted_scores(*a, ones)[metric][0] - weighted_scores(*b, ones)[metric][0]
-                         for a, b in zip(runs_a, runs_b, strict=True)])
-    image_se = float((seed_mean_scores(runs_a, boot)[metric] - seed_mean_scores(runs_b, boot)[metric]).std(ddof=1))
+def paired_contrast(terms: list[tuple[list, float]], boot: np.ndarray, metric: str = "macro_recall") -> dict[str, Any]:
+    """sum_k w_k * (seed-mean `metric` of variant k), paired by seed (the i-th run of every term together) and
+    by test image: its mean, 95% interval counting both noises, p-value of zero, and significant if the interval
+    excludes 0 (never with one seed). a - b is [(a, 1), (b, -1)]; an interaction adds four terms."""
+    ones = np.ones((1, len(terms[0][0][0][0])), dtype=np.float32)
+    seeds = {len(runs) for runs, _ in terms}
+    if len(seeds) != 1:
+        raise ValueError(f"contrast terms need the same number of seeds, got {sorted(seeds)}")
+    per_seed = np.array([sum(w * weighted_scores(*runs[i], ones)[metric][0] for runs, w in terms)
+                         for i in range(seeds.pop())])
+    image_se = float(sum(w * seed_mean_scores(runs, boot)[metric] for runs, w in terms).std(ddof=1))
     r = seed_image_interval(per_seed, image_se)
     lo, hi = r["ci95"]
     return {"difference": r["mean"], "ci95": [lo, hi], "se": r["se"], "p": r["p"], "seeds": len(per_seed),
             "significant": bool(r["seed_noise_counted"] and (lo > 0 or hi < 0))}
+
+
+def paired_difference(runs_a: list, runs_b: list, boot: np.ndarray, metric: str = "macro_recall") -> dict[str, Any]:
+    """a - b in seed-mean `metric`, paired by seed and by test image (paired_contrast)."""
+    return paired_contrast([(runs_a, 1.0), (runs_b, -1.0)], boot, metric)
+
+
+def holm(p_values: dict[str, float], alpha: float = 0.05) -> dict[str, dict[str, Any]]:
+    """Holm's step-down adjustment within one family: name -> adjusted p and whether it is below alpha. The
+    family-wise error rate stays at most alpha whatever the dependence between the comparisons."""
+    order = sorted(p_values, key=lambda k: p_values[k])
+    m, running, out = len(order), 0.0, {}
+    for i, name in enumerate(order):
+        running = max(running, min(1.0, (m - i) * p_values[name]))
+        out[name] = {"p_holm": running, "significant_holm": running < alpha}
+    return out
 
 
 def per_class_recall(runs: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:

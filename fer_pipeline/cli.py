@@ -13,12 +13,13 @@ from fer_pipeline import FerError
 from fer_pipeline.params import START_SECTIONS
 
 
-def stage_args(doc: str, variant: bool = False, argv: list[str] | None = None) -> argparse.Namespace:
-    """Parse --params, and for per-variant stages --variant, --from, --axis, --choice and --set."""
+def stage_args(doc: str, variant: bool = False, argv: list[str] | None = None, seeds: bool = False) -> argparse.Namespace:
+    """Parse --params, for per-variant stages --variant, --from, --axis, --choice and --set, and for the study
+    stage --seeds."""
     p = argparse.ArgumentParser(description=doc)
     p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     if variant:
-        p.add_argument("--variant", required=True, help="run name, e.g. baseline or study/activation-relu-s0")
+        p.add_argument("--variant", required=True, help="run name, e.g. baseline, or a study variant such as study/activation-tanh")
         p.add_argument("--from", dest="start", default="", choices=["", *START_SECTIONS], metavar="SECTION",
                        help="take <SECTION>.model/<SECTION>.train instead of model/train: base (study) or cnn (recipe)")
         p.add_argument("--axis", action="append", default=[], metavar="AXIS=VALUE",
@@ -26,6 +27,10 @@ def stage_args(doc: str, variant: bool = False, argv: list[str] | None = None) -
         p.add_argument("--choice", help="the choose stage's choice.json: its settings apply first")
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="one model/train field for this run, e.g. train.seed=1 (YAML value)")
+    if seeds:
+        p.add_argument("--seeds", default="seeds", choices=["seeds", "confirm_seeds"],
+                       help="which study key lists this variant's seeds: seeds, or confirm_seeds (the integrated "
+                            "model's fresh seeds)")
     return p.parse_args(argv)
 
 

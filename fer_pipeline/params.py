@@ -146,6 +146,7 @@ class StudyParams:
     """The study's axes: one list per factor, every value a variant trained once per seed."""
 
     seeds: tuple[int, ...] = _check(_nonempty_unique, _LIST)
+    confirm_seeds: tuple[int, ...] = _check(_nonempty_unique, _LIST)
     activations: tuple[Literal[ACTIVATIONS], ...] = _check(_nonempty_unique, _LIST)  # type: ignore[valid-type]
     batch_sizes: tuple[int, ...] = _check(lambda v: _nonempty_unique(v) and min(v) >= 1, _LIST + " of integers >= 1")
     optimizers: tuple[str, ...] = _check(_nonempty_unique, _LIST + " of names in presets.optimizers")
@@ -153,6 +154,8 @@ class StudyParams:
     imbalances: tuple[Literal[IMBALANCES], ...] = _check(_nonempty_unique, _LIST)  # type: ignore[valid-type]
     depths: tuple[int, ...] = _check(lambda v: _nonempty_unique(v) and min(v) >= 1, _LIST + " of integers >= 1")
     depth_activations: tuple[Literal[ACTIVATIONS], ...] = _check(_nonempty_unique, _LIST)  # type: ignore[valid-type]
+    uncapped_activations: tuple[Literal[ACTIVATIONS], ...] = _check(_nonempty_unique, _LIST)  # type: ignore[valid-type]
+    uncapped_max_epochs: int = _check(_positive, "an integer >= 1")
     bootstrap: int = _check(lambda v: v >= 100, "an integer >= 100 (bootstrap resamples of the test images)")
 
 

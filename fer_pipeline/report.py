@@ -21,6 +21,7 @@ QUESTIONS = {
     "architecture": "Which MLP depth/width, dropout or batch norm, or the compact CNN?",
     "imbalance": "Does handling the class imbalance (class-weighted loss or a weighted sampler) raise macro recall?",
     "depth_activation": "Do activation functions differ more in deeper MLPs (the original reviewers' hypothesis)?",
+    "uncapped": "Without the epoch cap (patience alone stops training), does another activation beat the control?",
 }
 
 
@@ -39,107 +40,147 @@ def signed(x: float) -> str:
     return f"{x:+.3f}"
 
 
+def verdict(d: dict[str, Any]) -> str:
+    """A comparison's verdict after Holm's adjustment within its family."""
+    if not d["significant_holm"]:
+        return "no difference shown"
+    return "higher" if d["difference"] > 0 else "lower"
+
+
+def diff_cell(d: dict[str, Any] | None) -> str:
+    """Δ [95% CI] and the Holm-adjusted p, * when significant after adjustment."""
+    if d is None:
+        return "control"
+    return f"{signed(d['difference'])} {ci(d['ci95'])} p_Holm={d['p_holm']:.3f}{' *' if d['significant_holm'] else ''}"
+
+
 def axis_table(axis: str, stats: dict[str, Any]) -> str:
-    """Markdown table of an axis: mean +- sd over seeds, 95% CI (seeds and test images), the paired difference to the best."""
-    rows = ["| variant | macro recall (mean ± sd) | 95% CI | macro F1 | accuracy | vs best: Δ macro recall [95% CI] |",
-            "|---|---|---|---|---|---|"]
-    versus = stats["axes"].get(axis, {}).get("versus_best", {})
-    for name, v in stats["variants"].items():
-        if v["axis"] != axis:
-            continue
-        r, f, a = v["macro_recall"], v["macro_f1"], v["accuracy"]
-        d = versus.get(name)
-        diff = "best" if d is None else f"{signed(d['difference'])} {ci(d['ci95'])}{' *' if d['significant'] else ''}"
+    """Markdown table of an axis family, control first: mean +- sd over seeds, 95% CI (seeds and test images),
+    and the paired difference to the control in macro recall and in accuracy."""
+    a = stats["axes"][axis]
+    rows = ["| variant | macro recall (mean ± sd) | 95% CI | macro F1 | accuracy | vs control: Δ macro recall | vs control: Δ accuracy |",
+            "|---|---|---|---|---|---|---|"]
+    for name in a["family"]:
+        v = stats["variants"][name]
+        r, f, acc = v["macro_recall"], v["macro_f1"], v["accuracy"]
+        d = a["versus_control"].get(name)
+        cells = ("degenerate: left out", "") if name in a["degenerate"] else (
+            (diff_cell(None), diff_cell(None)) if d is None else (diff_cell(d["macro_recall"]), diff_cell(d["accuracy"])))
         rows.append(f"| {name} | {fmt(r['mean'])} ± {fmt(r['sd'])} | {ci(r['ci95'])} | {fmt(f['mean'])} ± {fmt(f['sd'])} "
-                    f"| {fmt(a['mean'])} ± {fmt(a['sd'])} | {diff} |")
+                    f"| {fmt(acc['mean'])} ± {fmt(acc['sd'])} | {cells[0]} | {cells[1]} |")
     return "\n".join(rows)
 
 
-def axis_conclusion(axis: str, stats: dict[str, Any]) -> str:
-    """One sentence the numbers support: the best value, which others are significantly worse, which are not."""
+def axis_conclusion(axis: str, stats: dict[str, Any], choice: dict[str, Any]) -> str:
+    """What the numbers support on one axis: which values differ from the control after Holm, which do not,
+    which are degenerate, and choose's validation pick (the only "best" the study names)."""
     a = stats["axes"][axis]
-    best = stats["variants"][a["best"]]["macro_recall"]
-    worse = [n for n, d in a["versus_best"].items() if d["significant"]]
-    tied = [n for n, d in a["versus_best"].items() if not d["significant"]]
-    head = f"{a['best']} has the highest mean test macro recall ({fmt(best['mean'])}, 95% CI {ci(best['ci95'])})"
-    if not a["versus_best"]:
-        return f"{a['best']} is the only value run on this axis (test macro recall {fmt(best['mean'])}, 95% CI {ci(best['ci95'])})."
-    if not tied:
-        return (f"{head} and is significantly better than every other value ({', '.join(worse)})."
-                f"{chance_note(axis, stats)}")
-    if not worse:
-        return f"{head}, but no difference to it is significant ({', '.join(tied)}): on this axis the choice does not matter."
-    return (f"{head}; {', '.join(tied)} {'is' if len(tied) == 1 else 'are'} not significantly different from it, "
-            f"while {', '.join(worse)} {'is' if len(worse) == 1 else 'are'} significantly worse."
-            f"{chance_note(axis, stats)}")
+    by = {"higher": [], "lower": [], "no difference shown": []}
+    for name, d in a["versus_control"].items():
+        by[verdict(d["macro_recall"])].append(name)
+    parts = []
+    if by["higher"]:
+        parts.append(f"{', '.join(by['higher'])} significantly above the control {a['control']}")
+    if by["lower"]:
+        parts.append(f"{', '.join(by['lower'])} significantly below it")
+    if by["no difference shown"]:
+        parts.append(f"no difference from it shown for {', '.join(by['no difference shown'])}")
+    text = "Test macro recall, Holm-adjusted within the axis: " + ("; ".join(parts) if parts else "nothing compared") + "."
+    if a["degenerate"]:
+        text += f" {chance_note(a['degenerate'])}"
+    if axis in choice.get("chosen", {}):
+        text += f" Chosen on validation (choose): {choice['chosen'][axis]}."
+    return text
 
 
-CHANCE = 1 / 7  # macro recall of always predicting one class
-
-
-def chance_note(axis: str, stats: dict[str, Any]) -> str:
+def chance_note(names: list[str]) -> str:
     """Names the variants whose every seed sits at chance macro recall (they learned to predict one class)."""
-    flat = [n for n, v in stats["variants"].items() if v["axis"] == axis and max(v["macro_recall"]["per_seed"]) < CHANCE + 0.005]
-    if not flat:
-        return ""
-    verb = "stays" if len(flat) == 1 else "stay"
-    who = "it" if len(flat) == 1 else "they"
-    return f" {', '.join(flat)} {verb} at chance macro recall (1/7 = 0.143) in every seed: {who} learned to predict essentially one class."
+    verb, who = ("stays", "it") if len(names) == 1 else ("stay", "they")
+    return (f"{', '.join(names)} {verb} at chance macro recall (1/7 = 0.143) in every seed: {who} learned to predict "
+            "essentially one class, so it is flagged degenerate and left out of the comparisons.")
 
 
 def depth_conclusion(stats: dict[str, Any]) -> str:
-    """How the gap between the best and worst activation changes with depth, with its intervals."""
-    parts = []
-    for depth, d in stats["depth_spread"].items():
-        verdict = "significant" if d["significant"] else "not significant"
-        parts.append(f"depth {depth}: {d['best']} vs {d['worst']} {signed(d['difference'])} {ci(d['ci95'])} ({verdict})")
-    gaps = [d["difference"] for d in stats["depth_spread"].values()]
-    if len(gaps) == 1:
-        return "Only one depth was run: " + "; ".join(parts) + "."
-    trend = "grows" if gaps[-1] > gaps[0] else "does not grow"
-    text = f"The best-minus-worst activation gap {trend} from the shallowest to the deepest net: " + "; ".join(parts) + "."
-    variants = {n: v for n, v in stats["variants"].items() if v["axis"] == "depth_activation"}
-    depths = list(stats["depth_spread"])
-    per_act = []
-    for name in variants:
-        _, d, act = name.split("-", 2)
-        if d == str(depths[0]):
-            last = f"depth-{depths[-1]}-{act}"
-            if last in variants:
-                per_act.append(f"{act} {fmt(variants[name]['macro_recall']['mean'])} → {fmt(variants[last]['macro_recall']['mean'])}")
-    if len(depths) > 1 and per_act:
-        text += f" Mean test macro recall from depth {depths[0]} to depth {depths[-1]}: " + ", ".join(per_act) + "."
-    return text + chance_note("depth_activation", stats)
-
-
-def integrated_section(stats: dict[str, Any], choice: dict[str, Any]) -> str:
-    """The integrated model's choice and its paired comparison with the base and every axis winner."""
-    v = stats["variants"]["integrated"]["macro_recall"]
-    lines = ["Chosen on validation macro recall (never test): " + ", ".join(f"{k} = {v}" for k, v in choice["chosen"].items()) + ".",
-             "", f"Integrated model: test macro recall {fmt(v['mean'])} ± {fmt(v['sd'])} over seeds, 95% CI {ci(v['ci95'])}.",
-             "", "| against | Δ macro recall (integrated − other) | 95% CI | significant |", "|---|---|---|---|"]
-    for label, d in stats["integrated"].items():
-        lines.append(f"| {label} ({d['against']}) | {signed(d['difference'])} | {ci(d['ci95'])} | {'yes' if d['significant'] else 'no'} |")
-    base = stats["integrated"]["base"]
-    verdict = ("significantly better than" if base["significant"] and base["difference"] > 0 else
-               "significantly worse than" if base["significant"] else "not significantly different from")
-    lines += ["", f"The integrated model is {verdict} the base ({signed(base['difference'])}, 95% CI {ci(base['ci95'])})."]
-    beaten_by = [d["against"] for label, d in stats["integrated"].items()
-                 if label != "base" and d["significant"] and d["difference"] < 0]
-    if beaten_by:
-        lines[-1] += (f" It is significantly worse than {', '.join(dict.fromkeys(beaten_by))}: combining the values chosen one "
-                      "axis at a time did not beat the best single change.")
+    """The depth x activation interaction contrasts, each with its interval, Holm-adjusted within the family."""
+    inter = stats["depth_interaction"]
+    ref = inter["reference"]
+    lines = [f"Interaction contrast = (activation at depth d − at depth 1) − ({ref} at depth d − {ref} at depth 1): "
+             "positive when deepening helps that activation more than it helps the reference.", "",
+             "| contrast | Δ macro recall [95% CI] | p_Holm | verdict |", "|---|---|---|---|"]
+    for label, c in inter["contrasts"].items():
+        lines.append(f"| {label} | {signed(c['difference'])} {ci(c['ci95'])} | {c['p_holm']:.3f} | {verdict(c)} |")
+    shown = [k for k, c in inter["contrasts"].items() if c["significant_holm"]]
+    lines += ["", ("Activations differ more (or less) with depth for: " + ", ".join(shown) + "." if shown else
+                   "No interaction between depth and activation is shown: the data do not support the claim that "
+                   "deeper nets make activation differences show.")]
+    if inter["excluded"]:
+        lines[-1] += f" Left out because a cell is degenerate (at chance in every seed): {', '.join(inter['excluded'])}."
     return "\n".join(lines)
 
 
-def axis_figure(axis: str, stats: dict[str, Any], label: str) -> Figure:
-    """Mean test macro recall per variant with its 95% bootstrap interval, and each seed as a dot."""
-    names = [n for n, v in stats["variants"].items() if v["axis"] == axis]
+def integrated_section(stats: dict[str, Any], choice: dict[str, Any], confirm_seeds: list[int]) -> str:
+    """The integrated model's choice and its confirmation on fresh seeds against the base and the best single
+    variant on validation."""
+    v = stats["variants"]["integrated"]["macro_recall"]
+    lines = ["Chosen on validation macro recall (never test), one factor at a time: "
+             + ", ".join(f"{k} = {val}" for k, val in choice["chosen"].items()) + ".",
+             "", f"Confirmed on fresh seeds ({', '.join(map(str, confirm_seeds))}): test macro recall {fmt(v['mean'])} "
+             f"± {fmt(v['sd'])}, 95% CI {ci(v['ci95'])}.",
+             "", "| against | Δ macro recall (integrated − other) [95% CI] | Δ accuracy [95% CI] |", "|---|---|---|"]
+    for label, d in stats["integrated"].items():
+        lines.append(f"| {label} ({d['against']}) | {diff_cell(d['macro_recall'])} | {diff_cell(d['accuracy'])} |")
+    best = stats["integrated"].get("best single variant")
+    if best is None:
+        lines += ["", "The best single variant on validation is the base itself."]
+        best = stats["integrated"]["base"]
+    word = {"higher": "wins: it is significantly above", "lower": "loses: it is significantly below",
+            "no difference shown": "does not win: no difference is shown from"}[verdict(best["macro_recall"])]
+    lines += ["", f"The integrated model {word} {best['against']} ({signed(best['macro_recall']['difference'])}, "
+                  f"95% CI {ci(best['macro_recall']['ci95'])})."]
+    return "\n".join(lines)
+
+
+def claims_section(stats: dict[str, Any], choice: dict[str, Any]) -> str:
+    """The original team's claims, each answered from the numbers."""
+    valid = {k: float(np.mean(x)) for k, x in choice["valid_macro_recall"].get("activation", {}).items()}
+    test = {stats["variants"][n]["value"]: stats["variants"][n]["macro_recall"]["mean"] for n in stats["axes"]["activation"]["family"]}
+    top_valid, top_test = max(valid, key=valid.get), max(test, key=test.get)
+    ranked = ", ".join(f"{k} {fmt(valid[k])}/{fmt(test[k])}" for k in valid)
+    leaky = stats["axes"]["activation"]["versus_control"].get("activation-leaky_relu")
+    leaky_text = (f" leaky_relu against the base's relu on test: {diff_cell(leaky['macro_recall'])} ({verdict(leaky['macro_recall'])})."
+                  if leaky else "")
+    a = (f"**(a) leaky_relu best on validation, relu on test.** Seed-mean macro recall, validation/test: {ranked}. "
+         f"Highest on validation: {top_valid}; on test: {top_test}.{leaky_text} A ranking of seed means is not a verdict: "
+         "only a difference whose interval excludes zero after Holm is one.")
+    c = ("**(c) deeper nets make activation differences show.** See the depth × activation section: " +
+         ("an interaction is shown for " + ", ".join(k for k, x in stats["depth_interaction"]["contrasts"].items() if x["significant_holm"])
+          if any(x["significant_holm"] for x in stats["depth_interaction"]["contrasts"].values())
+          else "no interaction is shown.") if "depth_interaction" in stats else "")
+    changed = [f"{n} vs {a_['control']} ({verdict(d['macro_recall'])} by macro recall, {verdict(d['accuracy'])} by accuracy)"
+               for a_ in stats["axes"].values() for n, d in a_["versus_control"].items()
+               if verdict(d["macro_recall"]) != verdict(d["accuracy"])]
+    d = ("**(d) ranking by recall instead of accuracy.** " +
+         ("The verdict changes for: " + "; ".join(changed) + "." if changed else
+          "No axis verdict changes when accuracy replaces macro recall."))
+    b = ""
+    if "uncapped" in stats["axes"]:
+        u = stats["axes"]["uncapped"]
+        parts = [f"{n}: {diff_cell(d['macro_recall'])} ({verdict(d['macro_recall'])})" for n, d in u["versus_control"].items()]
+        above = [n for n, d in u["versus_control"].items() if verdict(d["macro_recall"]) == "higher"]
+        b = ("**(b) with more epochs tanh would be best.** Trained without the epoch cap, stopped by patience only, "
+             f"against {u['control']}: " + "; ".join(parts) + ". " +
+             (f"Significantly above the control: {', '.join(above)}." if above else
+              f"No activation is shown to beat {u['control']} when the epoch cap is lifted."))
+    return "\n\n".join(x for x in (a, b, c, d) if x)
+
+
+def axis_figure(axis: str, names: list[str], stats: dict[str, Any], label: str) -> Figure:
+    """Mean test macro recall of each variant of a family with its 95% interval, and each seed as a dot."""
     fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(names) + 2), 3.8))
     for i, n in enumerate(names):
         r = stats["variants"][n]["macro_recall"]
         ax.errorbar(i, r["mean"], yerr=[[r["mean"] - r["ci95"][0]], [r["ci95"][1] - r["mean"]]], fmt="o", color="tab:blue",
-                    capsize=4, label="mean, 95% bootstrap CI" if i == 0 else None)
+                    capsize=4, label="mean, 95% CI (seeds and images)" if i == 0 else None)
         ax.scatter([i] * len(r["per_seed"]), r["per_seed"], s=10, color="gray", label="one seed" if i == 0 else None, zorder=3)
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("test macro recall (fraction)")
@@ -181,35 +222,48 @@ def recall_heatmap(stats: dict[str, Any], label: str) -> Figure:
     return fig
 
 
-def detectable_sentence(stats: dict[str, Any]) -> str:
+def detectable_sentence(stats: dict[str, Any], seeds: int) -> str:
     """What the study cannot detect: the smallest difference found with 80% power at its seed count."""
     d = stats.get("detectable")
     if not d:
         return "With one seed the training noise is unknown, so no difference is called significant."
-    return (f"With {len(stats['seeds'])} seeds a difference in macro recall smaller than about {fmt(d['macro_recall'])} "
+    return (f"With {seeds} seeds a difference in macro recall smaller than about {fmt(d['macro_recall'])} "
             "(the median comparison's standard error times t(0.975) + t(0.80)) is found less than 80% of the time: "
-            "a difference that is not significant is not shown to be absent.")
+            "a difference that is not shown is not shown to be absent.")
 
 
 def write_markdown(path: Path, stats: dict[str, Any], choice: dict[str, Any], label: str, figures: dict[str, str],
                    compute: dict[str, Any]) -> str:
-    """The whole report as Markdown; every number and sentence comes from `stats`."""
+    """The whole report as Markdown; every number and sentence comes from stats.json and choice.json."""
+    full = stats["test"]
+    seeds = stats["seeds"]
     out = [f"# FER2013 study report [{label}]", "",
-           f"Data: {label}. Each variant was trained once per seed ({', '.join(map(str, stats['seeds']))}); "
-           "a 95% interval counts both sources of noise: the spread over seeds (training) and the spread over "
-           f"{stats['bootstrap_resamples']} bootstrap resamples of the {stats['test_images']} test images (the same resamples "
-           "for every variant), as mean ± t(0.975, seeds − 1) · √(sd²/seeds + SE_images²); differences are paired by "
-           "seed and by image. A difference is called significant only when its interval excludes zero; * marks those. "
-           f"{detectable_sentence(stats)}", "",
+           f"Data: {label}. Each configuration was trained once per seed ({', '.join(map(str, seeds))}); the base is "
+           "every axis's control and is trained once. A 95% interval counts both sources of noise: the spread over "
+           f"seeds (training) and the spread over {stats['bootstrap_resamples']} bootstrap resamples of the "
+           f"{full['test_images']} test images (the same resamples for every variant), as mean ± t(0.975, seeds − 1) · "
+           "√(sd²/seeds + SE_images²); differences are paired by seed and by image. Each axis compares its values with "
+           "the control, fixed before test was read; p-values are Holm-adjusted within the axis, and * marks a "
+           f"difference significant after adjustment. {detectable_sentence(full, len(seeds))}", "",
            f"Compute: {compute['runs']} training runs, {compute['train_hours']:.2f} h of training wall time in total.", "",
            f"![per-class recall]({figures['heatmap']})", ""]
-    for axis in stats["axes"]:
-        out += [f"## {axis}", "", f"**Question.** {QUESTIONS.get(axis, axis)}", "", axis_table(axis, stats), "",
-                f"**Conclusion.** {depth_conclusion(stats) if axis == 'depth_activation' else axis_conclusion(axis, stats)}", "",
+    for axis in full["axes"]:
+        out += [f"## {axis}", "", f"**Question.** {QUESTIONS.get(axis, axis)}", "", axis_table(axis, full), "",
+                f"**Conclusion.** {axis_conclusion(axis, full, choice)}", "",
                 f"![{axis}]({figures[f'axis_{axis}']}) ![{axis} curves]({figures[f'curves_{axis}']})", ""]
-    if "integrated" in stats:
-        out += ["## Integrated model", "", integrated_section(stats, choice), "", axis_table("integrated", stats), "",
-                axis_table("base", stats), "", f"![integrated confusion]({figures['integrated_confusion']})", ""]
+    if "depth_interaction" in full:
+        out += ["## depth × activation", "", f"**Question.** {QUESTIONS['depth_activation']}", "", depth_conclusion(full), "",
+                f"![depth]({figures['axis_depth_activation']}) ![depth curves]({figures['curves_depth_activation']})", ""]
+    if "integrated" in full:
+        out += ["## Integrated model", "", integrated_section(full, choice, stats["confirm_seeds"]), "",
+                f"![integrated confusion]({figures['integrated_confusion']})", ""]
+    dis = stats["dedup_disagreements"]
+    out += ["## Full and deduplicated test sets", "",
+            f"The deduplicated test set keeps the {stats['test_dedup']['test_images']} test images without a twin in "
+            "train. " + ("Verdicts that differ between the two: " + "; ".join(dis) + "." if dis else
+                         "Every axis verdict is the same on both test sets."), ""]
+    if "activation" in full["axes"]:
+        out += ["## The original team's claims", "", claims_section(full, choice), ""]
     text = "\n".join(out) + "\n"
     path.write_text(text)
     return text

@@ -21,8 +21,9 @@ def read_history(variant: str) -> pd.DataFrame:
     return history
 
 
-def read_predictions(variant: str) -> tuple[np.ndarray, np.ndarray]:
-    """(true, predicted) class indices of a variant's saved test predictions."""
-    df = pd.read_csv(paths.predictions_file(variant), usecols=["actual", "predicted"])
+def read_predictions(variant: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(true, predicted) class indices of a variant's saved test predictions, and whether each test image has a
+    twin in train (the deduplicated test set is the images without one)."""
+    df = pd.read_csv(paths.predictions_file(variant), usecols=["actual", "predicted", "train_twin"])
     index = {c: i for i, c in enumerate(CLASSES)}
-    return df["actual"].map(index).to_numpy(), df["predicted"].map(index).to_numpy()
+    return df["actual"].map(index).to_numpy(), df["predicted"].map(index).to_numpy(), df["train_twin"].to_numpy().astype(bool)

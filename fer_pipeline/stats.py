@@ -1,4 +1,10 @@
-"""The stats stage's work: per-variant summaries over seeds and paired comparisons per axis."""
+"""The stats stage's work: per-variant summaries over seeds, each axis against its control, the depth x
+activation interaction and the integrated model's confirmation, on the full test set and on the deduplicated one.
+
+References are fixed before test is read: every axis compares its values with the base (the pre-specified
+control), with Holm's adjustment within the axis; the only "best" is choose's validation pick. A variant at
+chance in every seed is flagged degenerate and left out of its family instead of getting a comparison.
+"""
 
 from __future__ import annotations
 
@@ -6,58 +12,131 @@ from typing import Any
 
 import numpy as np
 
-from fer_pipeline.bootstrap import bootstrap_counts, detectable_difference, paired_difference, per_class_recall, summarize_variant
+from fer_pipeline import CLASSES
+from fer_pipeline.bootstrap import (
+    bootstrap_counts,
+    detectable_difference,
+    holm,
+    paired_contrast,
+    paired_difference,
+    per_class_recall,
+    summarize_variant,
+)
+from fer_pipeline.params import StudyParams
 from fer_pipeline.results import read_predictions
-from fer_pipeline.variants import Variant
+from fer_pipeline.variants import Variant, depth_grid, trained
 
 Runs = list[tuple[np.ndarray, np.ndarray]]
+CHANCE = 1 / len(CLASSES)  # macro recall of always predicting one class
+TEST_SETS = ("test", "test_dedup")  # all 7,178 test images; those without a twin in train
+COMPARED = ("macro_recall", "accuracy")  # the study's metric, and the one the original team ranked by
 
 
-def load_runs(variants: dict[str, list[Variant]], seeds: tuple[int, ...]) -> dict[str, Runs]:
-    """Variant name -> the (true, predicted) arrays of each seed's run."""
-    return {v.name: [read_predictions(v.run(s)) for s in seeds] for vs in variants.values() for v in vs}
+def load_runs(families: dict[str, list[Variant]], study: StudyParams) -> dict[str, dict[str, Runs]]:
+    """Test set -> variant name -> the (true, predicted) arrays of each seed's run (the integrated model's
+    confirmation seeds for it); test_dedup keeps the images without a train twin."""
+    out: dict[str, dict[str, Runs]] = {t: {} for t in TEST_SETS}
+    for v in trained(families).values():
+        seeds = study.confirm_seeds if v.axis == "integrated" else study.seeds
+        for s in seeds:
+            true, pred, twin = read_predictions(v.run(s))
+            out["test"].setdefault(v.name, []).append((true, pred))
+            out["test_dedup"].setdefault(v.name, []).append((true[~twin], pred[~twin]))
+    return out
 
 
-def study_stats(variants: dict[str, list[Variant]], runs: dict[str, Runs], resamples: int) -> dict[str, Any]:
-    """Summaries per variant, each axis's variants against its best, the integrated model against base and winners."""
+def degenerate(summary: dict[str, Any]) -> bool:
+    """At chance macro recall in every seed: the network learned to predict (about) one class."""
+    return max(summary["macro_recall"]["per_seed"]) < CHANCE + 0.005
+
+
+def compare(runs: dict[str, Runs], pairs: dict[str, tuple[str, str]], boot: np.ndarray) -> dict[str, Any]:
+    """Paired differences a - b for each named pair, in each COMPARED metric, with Holm's adjustment within this
+    family (per metric)."""
+    out = {label: {m: paired_difference(runs[a], runs[b], boot, m) for m in COMPARED} | {"against": b}
+           for label, (a, b) in pairs.items()}
+    for m in COMPARED:
+        for label, h in holm({label: out[label][m]["p"] for label in out}).items():
+            out[label][m].update(h)
+    return out
+
+
+def interaction(study: StudyParams, family: list[Variant], runs: dict[str, Runs], summaries: dict[str, Any],
+                boot: np.ndarray) -> dict[str, Any]:
+    """Depth x activation: for each deeper depth d and activation a, (a at d - a at depth 1) - (ref at d - ref at
+    depth 1), ref being the base's activation; Holm within the family. A contrast with a degenerate cell is left
+    out (its cell carries no activation effect to compare)."""
+    grid = depth_grid(study, family)
+    depth1 = [(d, a) for d, a in grid if d == min(d for d, _ in grid)]
+    ref = next((a for (_, a) in depth1 if grid[(depth1[0][0], a)].axis == "base"), depth1[0][1])
+    out: dict[str, Any] = {"reference": ref, "contrasts": {}, "excluded": []}
+    for d in study.depths:
+        for a in study.depth_activations:
+            if a == ref:
+                continue
+            cells = [grid[(d, a)], grid[(depth1[0][0], a)], grid[(d, ref)], grid[(depth1[0][0], ref)]]
+            label = f"depth {d}: {a} vs {ref}"
+            if any(degenerate(summaries[c.name]) for c in cells):
+                out["excluded"].append(label)
+                continue
+            terms = [(runs[c.name], w) for c, w in zip(cells, (1.0, -1.0, -1.0, 1.0), strict=True)]
+            out["contrasts"][label] = {"cells": [c.name for c in cells], **paired_contrast(terms, boot)}
+    for label, h in holm({k: c["p"] for k, c in out["contrasts"].items()}).items():
+        out["contrasts"][label].update(h)
+    return out
+
+
+def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resamples: int, study: StudyParams,
+                best_single: str | None) -> dict[str, Any]:
+    """On one test set: summaries per variant, each axis against its control, the depth interaction, and the
+    integrated model against the base and against `best_single` (the study variant with the best validation
+    macro recall)."""
     n = len(next(iter(runs.values()))[0][0])
     boot = bootstrap_counts(n, resamples, seed=0)
-    out: dict[str, Any] = {"bootstrap_resamples": resamples, "test_images": n, "variants": {}, "axes": {}}
-    for axis, vs in variants.items():
-        for v in vs:
-            out["variants"][v.name] = {"axis": axis, "settings": dict(v.settings), **summarize_variant(runs[v.name], boot),
-                                       "recall_per_class": per_class_recall(runs[v.name])}
-        if axis in ("base", "integrated"):
+    out: dict[str, Any] = {"test_images": n, "variants": {}, "axes": {}}
+    for v in trained(families).values():
+        summary = summarize_variant(runs[v.name], boot)
+        out["variants"][v.name] = {"axis": v.axis, "value": v.value, "settings": dict(v.settings), **summary,
+                                   "recall_per_class": per_class_recall(runs[v.name]), "degenerate": degenerate(summary)}
+    for axis, vs in families.items():
+        if axis in ("base", "integrated", "depth_activation"):
             continue
-        best = max(vs, key=lambda v: out["variants"][v.name]["macro_recall"]["mean"])
-        out["axes"][axis] = {
-            "best": best.name,
-            "versus_best": {v.name: paired_difference(runs[v.name], runs[best.name], boot) for v in vs if v is not best},
-        }
-    seeds = len(next(iter(runs.values())))
-    ses = [d["se"] for a in out["axes"].values() for d in a["versus_best"].values()]
+        control, others = vs[0].name, [v.name for v in vs[1:]]
+        kept = [n for n in others if not out["variants"][n]["degenerate"]]
+        out["axes"][axis] = {"family": [v.name for v in vs], "control": control,
+                             "degenerate": [n for n in others if n not in kept],
+                             "versus_control": compare(runs, {n: (n, control) for n in kept}, boot)}
+    seeds = len(study.seeds)
+    ses = [d["macro_recall"]["se"] for a in out["axes"].values() for d in a["versus_control"].values()]
     out["detectable"] = {"macro_recall": detectable_difference(float(np.median(ses)), seeds)} if seeds > 1 and ses else None
-    if "depth_activation" in variants:
-        out["depth_spread"] = depth_spread(variants["depth_activation"], out["variants"], runs, boot)
-    if "integrated" in variants:
-        others = {"base": "base"} | {axis: a["best"] for axis, a in out["axes"].items()}
-        out["integrated"] = {label: {"against": name, **paired_difference(runs["integrated"], runs[name], boot)}
-                             for label, name in others.items()}
+    if "depth_activation" in families:
+        out["depth_interaction"] = interaction(study, families["depth_activation"], runs, out["variants"], boot)
+    if "integrated" in families:
+        pairs = {"base": ("integrated", "base")}
+        if best_single and best_single != "base":
+            pairs["best single variant"] = ("integrated", best_single)
+        out["integrated"] = compare(runs, pairs, boot)
     return out
 
 
-def axis_metrics(stats: dict[str, Any], variants: dict[str, list[Variant]]) -> dict[str, dict[str, float]]:
-    """Per axis, {variant: mean test macro recall}: the short table `dvc metrics show` prints."""
+def disagreements(by_set: dict[str, dict[str, Any]]) -> list[str]:
+    """Comparisons whose Holm verdict (significant or not, and its sign) differs between the full and the
+    deduplicated test set."""
+    def verdict(d: dict[str, Any]) -> str:
+        return ("higher" if d["difference"] > 0 else "lower") if d["significant_holm"] else "no difference shown"
+
+    full, dedup = by_set["test"], by_set["test_dedup"]
+    out = []
+    for axis, a in full["axes"].items():
+        for name, d in a["versus_control"].items():
+            other = dedup["axes"][axis]["versus_control"].get(name)
+            if other and verdict(d["macro_recall"]) != verdict(other["macro_recall"]):
+                out.append(f"{name} vs {a['control']}: {verdict(d['macro_recall'])} on the full test set, "
+                           f"{verdict(other['macro_recall'])} on the deduplicated one")
+    return out
+
+
+def axis_metrics(stats: dict[str, Any], families: dict[str, list[Variant]]) -> dict[str, dict[str, float]]:
+    """Per axis, {variant: mean test macro recall} on the full test set: the short table `dvc metrics show` prints."""
     return {axis: {v.name: round(stats["variants"][v.name]["macro_recall"]["mean"], 4) for v in vs}
-            for axis, vs in variants.items()}
-
-
-def depth_spread(vs: list[Variant], summaries: dict[str, Any], runs: dict[str, Runs], boot: np.ndarray) -> dict[str, Any]:
-    """Per depth: the best and worst activation and their paired difference (does the spread grow with depth?)."""
-    out = {}
-    for depth in dict.fromkeys(dict(v.settings)["depth"] for v in vs):
-        at = [v for v in vs if dict(v.settings)["depth"] == depth]
-        ranked = sorted(at, key=lambda v: summaries[v.name]["macro_recall"]["mean"], reverse=True)
-        best, worst = ranked[0], ranked[-1]
-        out[depth] = {"best": best.name, "worst": worst.name, **paired_difference(runs[best.name], runs[worst.name], boot)}
-    return out
+            for axis, vs in families.items()}

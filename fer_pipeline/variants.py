@@ -26,7 +26,8 @@ Settings = dict[str, dict[str, Any]]  # {"model": {field: value}, "train": {fiel
 
 def axis_settings(axis: str, value: Any, preset: Any = None, width: int | None = None) -> Settings:
     """The model/train fields one axis value sets: optimizer and architecture values set their preset's
-    fields; a depth repeats the base's first hidden `width` that many times."""
+    fields; a depth repeats the base's first hidden `width` that many times; an uncapped activation trains up to
+    `width` epochs (study.uncapped_max_epochs), so patience alone stops it."""
     if axis == "activation":
         return {"model": {"activation": value}}
     if axis == "batch_size":
@@ -37,14 +38,17 @@ def axis_settings(axis: str, value: Any, preset: Any = None, width: int | None =
         return {"train" if axis == "optimizer" else "model": vars(preset)}
     if axis == "depth":
         return {"model": {"hidden": [width] * int(value)}}
-    raise FerError(f"--axis {axis}={value}: unknown axis; known: {', '.join((*FACTORS, 'depth'))}")
+    if axis == "uncapped":
+        return {"model": {"activation": value}, "train": {"max_epochs": width}}
+    raise FerError(f"--axis {axis}={value}: unknown axis; known: {', '.join((*FACTORS, 'depth', 'uncapped'))}")
 
 
 def read_axis(pf: ParamsFile, axis: str, value: Any, start: str) -> Settings:
     """axis_settings for `--axis AXIS=VALUE`, reading from params only the preset or width it needs."""
     preset = (pf.section(OptimizerPreset, f"presets.optimizers.{value}") if axis == "optimizer" else
               pf.section(ArchitecturePreset, f"presets.architectures.{value}") if axis == "architecture" else None)
-    width = pf.field(ModelParams, f"{start}.model.hidden")[0] if axis == "depth" else None
+    width = (pf.field(ModelParams, f"{start}.model.hidden")[0] if axis == "depth" else
+             pf.field(StudyParams, "study.uncapped_max_epochs") if axis == "uncapped" else None)
     return axis_settings(axis, value, preset, width)
 
 
@@ -86,37 +90,119 @@ def model_and_train(pf: ParamsFile, start: str, axes: list[str], choice: Setting
             pf.section(TrainParams, f"{prefix}train", settings["train"]))
 
 
+def run_name(variant: str, seed: int) -> str:
+    """The run of a variant with one seed: its folder under data/train, metrics/train, data/evaluate and
+    metrics/evaluate. A study stage trains every seed of one variant, so its outputs are the variant's folders."""
+    return f"{variant}/s{seed}"
+
+
+def effective(mp: ModelParams, tp: TrainParams) -> tuple[tuple[str, Any], ...]:
+    """What a run trains, as comparable pairs: the model and train fields that change the trained network
+    (widths the family does not use, momentum of optimizers without it, the seed and where it runs left out)."""
+    model, train = vars(mp).copy(), vars(tp).copy()
+    for unused in (("channels", "convs") if mp.family == "mlp" else ("hidden",)):
+        model.pop(unused)
+    if tp.optimizer not in ("sgd", "rmsprop"):
+        train.pop("momentum")
+    if tp.optimizer != "sgd":
+        train.pop("nesterov")
+    for where in ("seed", "device", "threads", "processes"):
+        train.pop(where)
+    return tuple(sorted({**{f"model.{k}": v for k, v in model.items()}, **{f"train.{k}": v for k, v in train.items()}}.items()))
+
+
 @dataclass(frozen=True)
 class Variant:
-    """One configuration of the study: its name, axis, and the axis settings it applies to the base."""
+    """One configuration of the study, trained once per seed: its name, the axis it was trained for, and the
+    axis settings it applies to the base. The base is every axis's control, so it is trained once and listed
+    first in every axis's family; a depth-1 row of the depth grid is the activation axis's own run."""
 
     name: str
     axis: str
     settings: tuple[tuple[str, str], ...]  # (axis, value) pairs
 
-    def run(self, seed: int) -> str:
-        """The run name of this variant with one seed: its folder under data/train, metrics/train, ...
+    @property
+    def path(self) -> str:
+        """The variant's folder: axis runs under study/, the integrated model's under integrated/ (choose reads
+        all of metrics/train/study, and the integrated runs it leads to must not be inside it)."""
+        return f"{'integrated' if self.axis == 'integrated' else 'study'}/{self.name}"
 
-        Axis runs live under study/, the integrated model's under integrated/: choose reads all of
-        metrics/train/study, and the integrated runs it leads to must not be inside it."""
-        root = "integrated" if self.axis == "integrated" else "study"
-        return f"{root}/{self.name}-s{seed}"
+    def run(self, seed: int) -> str:
+        """This variant's run with one seed (run_name)."""
+        return run_name(self.path, seed)
+
+    @property
+    def value(self) -> str:
+        """Its value on its own axis ("base" for the control): the label choose and the report use."""
+        return "base" if self.axis == "base" else "-".join(v for _, v in self.settings)
+
+
+BASE = Variant("base", "base", ())
+BASE_DEPTH = 1  # the base MLP's hidden layers: the depth grid's first row is the base and the activation axis
 
 
 def study_variants(study: StudyParams) -> dict[str, list[Variant]]:
-    """Every axis's variants in params order, plus the base and the integrated model."""
+    """Every comparison family in params order, control first: each one-factor axis is [base, its values];
+    depth_activation is the grid (depth, activation) over BASE_DEPTH and study.depths, whose depth-1 row is the
+    base or an activation-axis run (a depth activation missing from study.activations is the base's own); base
+    and integrated are families of one."""
     one = {
         "activation": study.activations, "batch_size": study.batch_sizes, "optimizer": study.optimizers,
         "architecture": study.architectures, "imbalance": study.imbalances,
     }
     axes = {
-        axis: [Variant(f"{axis.replace('_', '')}-{v}", axis, ((axis, str(v)),)) for v in values]
+        axis: [BASE, *(Variant(f"{axis.replace('_', '')}-{v}", axis, ((axis, str(v)),)) for v in values)]
         for axis, values in one.items()
     }
-    axes["depth_activation"] = [
+    by_activation = {v.value: v for v in axes["activation"][1:]}
+    axes["depth_activation"] = [by_activation.get(a, BASE) for a in study.depth_activations] + [
         Variant(f"depth-{d}-{a}", "depth_activation", (("depth", str(d)), ("activation", a)))
         for d in study.depths for a in study.depth_activations
     ]
-    axes["base"] = [Variant("base", "base", ())]
+    uncapped = [Variant(f"uncapped-{a}", "uncapped", (("uncapped", a),)) for a in study.uncapped_activations]
+    axes["uncapped"] = uncapped
+    axes["base"] = [BASE]
     axes["integrated"] = [Variant("integrated", "integrated", ())]
     return axes
+
+
+def depth_grid(study: StudyParams, family: list[Variant]) -> dict[tuple[int, str], Variant]:
+    """The depth_activation family as (depth, activation) -> variant, in study_variants' order."""
+    keys = [(d, a) for d in (BASE_DEPTH, *study.depths) for a in study.depth_activations]
+    return dict(zip(keys, family, strict=True))
+
+
+def trained(families: dict[str, list[Variant]]) -> dict[str, Variant]:
+    """Each variant once, by name: what the study stages train (a family shares its control's runs)."""
+    return {v.name: v for vs in families.values() for v in vs}
+
+
+def check_no_copies(study: StudyParams, presets: PresetsParams, base_model: ModelParams, base_train: TrainParams,
+                    where: str) -> None:
+    """Nothing is trained twice: no axis value may reproduce the base (it is every axis's control, trained once
+    as study_base), no depth may be the base's own, and a depth activation missing from study.activations must
+    be the base's (its depth-1 row is the base run)."""
+    base = effective(base_model, base_train)
+    named = {"optimizer": presets.optimizers, "architecture": presets.architectures}
+    keys = {"activation": "activations", "batch_size": "batch_sizes", "optimizer": "optimizers",
+            "architecture": "architectures", "imbalance": "imbalances"}
+    for axis, key in keys.items():
+        for value in getattr(study, key):
+            s = merge({"model": vars(base_model), "train": vars(base_train)},
+                      axis_settings(axis, value, named.get(axis, {}).get(value)))
+            if effective(ModelParams(**s["model"]), TrainParams(**s["train"])) == base:
+                raise FerError(f"{where}: study.{key} lists {value!r}, which trains the base itself; remove it "
+                               "(the base is every axis's control, trained once by study_base)")
+    if len(base_model.hidden) in study.depths:
+        raise FerError(f"{where}: study.depths lists {len(base_model.hidden)}, the base's own depth; remove it "
+                       "(the depth grid's first row is the base and the activation axis)")
+    if base_model.family != "mlp" or len(base_model.hidden) != BASE_DEPTH:
+        raise FerError(f"{where}: base.model must be an MLP of {BASE_DEPTH} hidden layer for the depth grid; "
+                       f"it is {base_model.family} with hidden {list(base_model.hidden)}")
+    if study.uncapped_max_epochs <= base_train.max_epochs:
+        raise FerError(f"{where}: study.uncapped_max_epochs ({study.uncapped_max_epochs}) must exceed "
+                       f"base.train.max_epochs ({base_train.max_epochs}), or the uncapped runs copy the activation axis")
+    missing = [a for a in study.depth_activations if a not in study.activations and a != base_model.activation]
+    if missing:
+        raise FerError(f"{where}: study.depth_activations lists {missing[0]!r}, which is neither in study.activations "
+                       f"nor the base's activation ({base_model.activation}); add it to study.activations")

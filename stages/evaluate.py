@@ -25,9 +25,13 @@ def read_params(args, pf: ParamsFile) -> tuple[str, EvaluateParams]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    device_name, how = read_params(args, ParamsFile(args.params))
+    evaluate(args.variant, *read_params(args, ParamsFile(args.params)))
+
+
+def evaluate(variant: str, device_name: str, how: EvaluateParams) -> None:
+    """Predict the test set with run `variant`'s checkpoint and write its metrics, predictions and report."""
     device = resolve_device(device_name)
-    model, _ = load_model(paths.model_file(args.variant))
+    model, _ = load_model(paths.model_file(variant))
     data = load_split_tensors(("test",))
     test_idx = np.load(paths.SPLIT)["test"]
     twin = np.load(paths.DUPLICATES)["test_twin"][test_idx]
@@ -37,14 +41,14 @@ def main(argv: list[str] | None = None) -> None:
     manifest = read_json(paths.MANIFEST)
     label = data_label(manifest)
     report = evaluation_report(y_true, y_pred, twin, label)
-    with atomic_path(paths.predictions_file(args.variant)) as tmp:
+    with atomic_path(paths.predictions_file(variant)) as tmp:
         predictions_table(ids, y_true, probs.numpy(), twin).to_csv(tmp, index=False)
     # Provenance is no metric: it goes beside the per-class report, not into the metrics file.
-    audit = audit_record(manifest, read_json(paths.run_file(args.variant)))
-    write_json(paths.report_file(args.variant), {**detail_report(y_true, y_pred), "tta": how.tta, "audit": audit})
-    write_json(paths.eval_file(args.variant), report)
+    audit = audit_record(manifest, read_json(paths.run_file(variant)))
+    write_json(paths.report_file(variant), {**detail_report(y_true, y_pred), "tta": how.tta, "audit": audit})
+    write_json(paths.eval_file(variant), report)
     t = report["test"]
-    print(f"evaluate {args.variant} [{label}]: test accuracy {t['accuracy']:.4f}, macro recall {t['macro_recall']:.4f}, "
+    print(f"evaluate {variant} [{label}]: test accuracy {t['accuracy']:.4f}, macro recall {t['macro_recall']:.4f}, "
           f"macro F1 {t['macro_f1']:.4f}; dedup macro recall {report['test_dedup']['macro_recall']:.4f}")
 
 

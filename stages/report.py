@@ -9,7 +9,7 @@ from fer_pipeline.params import ParamsFile, StudyParams
 from fer_pipeline.plots import confusion_figure, save_figure
 from fer_pipeline.report import axis_figure, curves_figure, recall_heatmap, write_markdown
 from fer_pipeline.results import read_history
-from fer_pipeline.variants import study_variants
+from fer_pipeline.variants import study_variants, trained
 
 
 def parse(argv=None):
@@ -24,18 +24,23 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     study = read_params(args, ParamsFile(args.params))
     stats, choice, label = read_json(paths.STATS), read_json(paths.CHOICE), data_label()
-    variants, seeds, out = study_variants(study), study.seeds, paths.REPORTS
+    families, seeds, out = study_variants(study), study.seeds, paths.REPORTS
+    full = stats["test"]
     figures = {"heatmap": "recall_heatmap.png", "integrated_confusion": "integrated_confusion.png"}
-    save_figure(recall_heatmap(stats, label), out / figures["heatmap"])
-    for axis in stats["axes"]:
+    save_figure(recall_heatmap(full, label), out / figures["heatmap"])
+    for axis, vs in families.items():
+        if axis in ("base", "integrated"):
+            continue
         figures[f"axis_{axis}"], figures[f"curves_{axis}"] = f"axis_{axis}.png", f"curves_{axis}.png"
-        save_figure(axis_figure(axis, stats, label), out / figures[f"axis_{axis}"])
-        histories = {v.name: [read_history(v.run(s)) for s in seeds] for v in variants[axis]}
+        save_figure(axis_figure(axis, [v.name for v in vs], full, label), out / figures[f"axis_{axis}"])
+        histories = {v.name: [read_history(v.run(s)) for s in seeds] for v in vs}
         save_figure(curves_figure(axis, histories, label), out / figures[f"curves_{axis}"])
-    cm = sum(np.asarray(read_json(paths.report_file(variants["integrated"][0].run(s)))["confusion"]) for s in seeds)
+    integrated = families["integrated"][0]
+    cm = sum(np.asarray(read_json(paths.report_file(integrated.run(s)))["confusion"]) for s in study.confirm_seeds)
     save_figure(confusion_figure(cm, f"integrated model: test confusion, all seeds, row-normalized [{label}]"),
                 out / figures["integrated_confusion"])
-    runs = [read_json(paths.run_file(v.run(s))) for vs in variants.values() for v in vs for s in seeds]
+    runs = [read_json(paths.run_file(v.run(s))) for v in trained(families).values()
+            for s in (study.confirm_seeds if v is integrated else seeds)]
     compute = {"runs": len(runs), "train_hours": sum(r["wall_time_s"] for r in runs) / 3600}
     write_markdown(out / "study.md", stats, choice, label, figures, compute)
     print(f"report [{label}]: wrote {out}/study.md and {len(figures)} figures")

@@ -4,9 +4,9 @@ import pandas as pd
 
 from fer_pipeline import cli, paths
 from fer_pipeline.dataset import data_label
-from fer_pipeline.io import atomic_path, write_json
+from fer_pipeline.io import atomic_path, read_json, write_json
 from fer_pipeline.params import ParamsFile, StudyParams
-from fer_pipeline.stats import axis_metrics, load_runs, study_stats
+from fer_pipeline.stats import TEST_SETS, axis_metrics, disagreements, load_runs, study_stats
 from fer_pipeline.variants import study_variants
 
 
@@ -21,19 +21,25 @@ def read_params(args, pf: ParamsFile) -> StudyParams:
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     study = read_params(args, ParamsFile(args.params))
-    variants = study_variants(study)
-    stats = study_stats(variants, load_runs(variants, study.seeds), study.bootstrap)
+    families = study_variants(study)
+    runs = load_runs(families, study)
+    best_single = read_json(paths.CHOICE)["best_single"]
+    by_set = {t: study_stats(families, runs[t], study.bootstrap, study, best_single) for t in TEST_SETS}
     label = data_label()
-    write_json(paths.STATS, {"data": label, "seeds": list(study.seeds), **stats})
-    for axis, table in axis_metrics(stats, variants).items():
+    write_json(paths.STATS, {"data": label, "seeds": list(study.seeds), "confirm_seeds": list(study.confirm_seeds),
+                             "bootstrap_resamples": study.bootstrap, "best_single": best_single, **by_set,
+                             "dedup_disagreements": disagreements(by_set)})
+    stats = by_set["test"]
+    for axis, table in axis_metrics(stats, families).items():
         write_json(f"metrics/study/{axis}.json", {"data": label, "test_macro_recall": table})
     rows = [{"axis": s["axis"], "variant": name, "macro_recall": s["macro_recall"]["mean"],
              "ci_low": s["macro_recall"]["ci95"][0], "ci_high": s["macro_recall"]["ci95"][1]}
             for name, s in stats["variants"].items()]
     with atomic_path("plots/study/variants.csv") as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False)
+    flagged = [n for n, s in stats["variants"].items() if s["degenerate"]]
     print(f"stats [{label}]: {len(rows)} variants x {len(study.seeds)} seeds, {study.bootstrap} bootstrap resamples; "
-          "best per axis: " + ", ".join(f"{a}={s['best']}" for a, s in stats["axes"].items()))
+          f"degenerate: {', '.join(flagged) or 'none'}")
 
 
 if __name__ == "__main__":

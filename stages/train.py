@@ -22,9 +22,13 @@ def parse(argv=None):
     return cli.stage_args(__doc__, variant=True, argv=argv)
 
 
+def read_choice(args) -> dict | None:
+    """The settings of --choice's choice.json, applied before any --axis and --set."""
+    return read_json(args.choice)["settings"] if args.choice else None
+
+
 def read_params(args, pf: ParamsFile) -> tuple[ModelParams, TrainParams]:
-    choice = read_json(args.choice)["settings"] if args.choice else None
-    return model_and_train(pf, args.start, args.axis, choice, args.set)
+    return model_and_train(pf, args.start, args.axis, read_choice(args), args.set)
 
 
 def fit_logged(model, data, tp: TrainParams, generator, device, ctx, run: str, label: str) -> FitResult:
@@ -49,12 +53,18 @@ def main(argv: list[str] | None = None) -> None:
     mp, tp = read_params(args, ParamsFile(args.params))
     if tp.processes > 1 and not under_torchrun():
         relaunch_with_torchrun(tp.processes)  # does not return: this stage restarts under torchrun
+    train(args.variant, mp, tp)
+
+
+def train(variant: str, mp: ModelParams, tp: TrainParams) -> None:
+    """Train run `variant` with these params (in this process, or as one rank under torchrun); rank 0 writes
+    its checkpoint, run record and DVCLive log."""
     generator = seed_everything(tp.seed, tp.threads)
     device = resolve_device(tp.device)
     ctx = init_from_env(device)
     label = data_label()
     start = time.perf_counter()
-    result = fit_logged(build_model(mp), load_split_tensors(("train", "valid")), tp, generator, device, ctx, args.variant, label)
+    result = fit_logged(build_model(mp), load_split_tensors(("train", "valid")), tp, generator, device, ctx, variant, label)
     close(ctx)
     if not ctx.main:
         return  # rank 0 alone writes outputs
@@ -62,13 +72,13 @@ def main(argv: list[str] | None = None) -> None:
     best = result.best_state
     # How inputs were scaled travels with the model (fer-predict needs it); it comes from preprocess's output.
     normalize = read_json(paths.NORMALIZATION)["normalize"]
-    save_checkpoint(paths.model_file(args.variant), best["model"], best["optimizer"], best["scheduler"], result.best_epoch,
-                    {"variant": args.variant, "model": to_dict(mp), "train": to_dict(tp), "preprocess": {"normalize": normalize}})
-    write_json(paths.run_file(args.variant), {"variant": args.variant, "wall_time_s": round(wall, 2),
+    save_checkpoint(paths.model_file(variant), best["model"], best["optimizer"], best["scheduler"], result.best_epoch,
+                    {"variant": variant, "model": to_dict(mp), "train": to_dict(tp), "preprocess": {"normalize": normalize}})
+    write_json(paths.run_file(variant), {"variant": variant, "wall_time_s": round(wall, 2),
                                               "epochs_trained": result.epochs_run, "stop_reason": result.stop_reason,
                                               "processes": ctx.world, "model": to_dict(mp), "train": to_dict(tp),
                                               **run_record(device)})
-    print(f"train {args.variant} [{label}]: best epoch {result.best_epoch}/{result.epochs_run}, "
+    print(f"train {variant} [{label}]: best epoch {result.best_epoch}/{result.epochs_run}, "
           f"valid acc {result.best_valid['accuracy']:.4f}, macro recall {result.best_valid['macro_recall']:.4f}, "
           f"{wall:.1f}s, stopped by {result.stop_reason}")
 

@@ -20,19 +20,21 @@ TINY = {
     "data.source": "auto", "data.path": "data/raw", "data.synthetic.train_size": 2000, "data.synthetic.test_size": 300,
     "model.hidden": [64], "train.max_epochs": 10, "train.threads": 1,
     "base.model.hidden": [64], "base.train.max_epochs": 4, "base.train.threads": 1,
-    "study.seeds": [0], "study.activations": ACTIVATIONS, "study.batch_sizes": [64], "study.optimizers": ["sgd"],
-    "study.architectures": ["mlp3"], "study.imbalances": ["class_weights"], "study.depths": [2],
-    "study.depth_activations": ["relu"], "study.bootstrap": 200,
+    "study.seeds": [0], "study.confirm_seeds": [100], "study.activations": ACTIVATIONS, "study.batch_sizes": [64],
+    "study.optimizers": ["sgd"], "study.architectures": ["mlp3"], "study.imbalances": ["class_weights"],
+    "study.depths": [2], "study.depth_activations": ["relu"], "study.uncapped_activations": ["relu"],
+    "study.uncapped_max_epochs": 6, "study.bootstrap": 200,
     "presets.architectures.mlp3.hidden": [32, 16],
     "cnn.model.channels": [4, 8], "cnn.train.max_epochs": 2, "cnn.train.max_steps": 20, "cnn.train.threads": 1,
 }
-# Runs of the study, by stage suffix: (stage name after train_/evaluate_, run folder)
+# The study's stages and the run each trains (one seed in the tiny copy; the integrated model's is its own)
 STUDY_RUNS = {
-    "base@0": "study/base-s0", "activation@sigmoid-0": "study/activation-sigmoid-s0",
-    "activation@tanh-0": "study/activation-tanh-s0", "batch_size@64-0": "study/batchsize-64-s0",
-    "optimizer@sgd-0": "study/optimizer-sgd-s0", "architecture@mlp3-0": "study/architecture-mlp3-s0",
-    "imbalance@class_weights-0": "study/imbalance-class_weights-s0", "depth@2-relu-0": "study/depth-2-relu-s0",
-    "integrated@0": "integrated/integrated-s0",
+    "study_base": "study/base/s0", "study_activation@sigmoid": "study/activation-sigmoid/s0",
+    "study_activation@tanh": "study/activation-tanh/s0", "study_batch_size@64": "study/batchsize-64/s0",
+    "study_optimizer@sgd": "study/optimizer-sgd/s0", "study_architecture@mlp3": "study/architecture-mlp3/s0",
+    "study_imbalance@class_weights": "study/imbalance-class_weights/s0", "study_depth@2-relu": "study/depth-2-relu/s0",
+    "study_uncapped@relu": "study/uncapped-relu/s0",
+    "study_integrated": "integrated/integrated/s100",
 }
 VARIANTS = ["baseline", "cnn", *STUDY_RUNS.values()]
 ENV = {

@@ -45,13 +45,20 @@ USER_SUPPLIED = ("data/raw/",)       # FER2013 goes here; accepted when the fold
 # Files inside outputs that dvc.yaml declares as folders (key: fnmatch pattern of the declared folder).
 # test_generated_file_names_are_still_written checks that the code (or dvc.yaml) still names each one.
 FILES_IN_OUTPUT_DIRS = {
-    "data/preprocess": ("images.npy", "labels.npy", "normalization.json"),
+    "data/preprocess": ("normalization.json",),
     "data/split": ("indices.npz",),
     "data/train/*": ("model.pt", "run.json"),
     "data/evaluate/*": ("predictions.csv", "report.json"),
     "metrics/train/*": ("metrics.json", "plots/metrics"),   # DVCLive's layout
     "plots/*": ("curves.png", "confusion.png", "grid.png"),
 }
+# A study stage's output folders hold one run per seed (fer_pipeline.variants.run_name).
+for _kind, _names in (("data/train", ("model.pt", "run.json")), ("data/evaluate", ("predictions.csv", "report.json")),
+                      ("metrics/train", ("metrics.json", "plots/metrics"))):
+    for _root in ("study", "integrated"):
+        FILES_IN_OUTPUT_DIRS[f"{_kind}/{_root}/*"] = ("s<seed>", *(f"s<seed>/{n}" for n in _names))
+for _root in ("study", "integrated"):
+    FILES_IN_OUTPUT_DIRS[f"metrics/evaluate/{_root}/*"] = ("s<seed>.json",)
 # A token with a slash is taken for a repo path when it starts at a repo root folder or names a source-like file;
 # a token without one only when it names a source-like file (dvc.yaml, Makefile, ...).
 SOURCE_SUFFIXES = (".py", ".md", ".yaml", ".yml", ".toml", ".lock", ".cfg", ".html")
@@ -456,6 +463,10 @@ def test_generated_file_names_are_still_written():
     sources += (ROOT / "dvc.yaml").read_text()
     for names in FILES_IN_OUTPUT_DIRS.values():
         for name in names:
+            name = name.removeprefix("s<seed>/")
+            if name in ("s<seed>", "s<seed>.json"):  # a seed's run folder, named by variants.run_name
+                assert '/s{seed}"' in sources, "run_name no longer names a seed's run s<seed>"
+                continue
             named = re.search(rf"[\"'/ ]{re.escape(name)}[\"'\s:]", sources)
             assert named, f"{name}: no longer named in fer_pipeline/, stages/ or dvc.yaml"
 
@@ -472,7 +483,7 @@ def test_generated_file_names_are_still_written():
     (make_problems, "```bash\nmake study && make no-such-target   # comment\n```"),
     (stage_problems, "`dvc repro summary`"),
     (stage_problems, "```bash\ndvc exp run -S model.activation=tanh no_such_stage\n```"),
-    (stage_problems, "`dvc status train_activation@swish-0`"),
+    (stage_problems, "`dvc status study_activation@swish`"),
     (stage_problems, "`dvc repro choose@0`"),
 ])
 def test_checks_reject_known_bad_examples(check, text):
@@ -485,7 +496,7 @@ def test_checks_reject_known_bad_examples(check, text):
     (path_problems, "`metrics/evaluate/<variant>.json`, `data/raw/archive.zip`, `.venv/bin/`, `dvc_plots/index.html`"),
     (path_problems, "`stages/<name>.py` `archive.zip:train/angry/x.jpg` `s3://bucket/x` `../shared/data/x.zip`"),
     (module_problems, "`python -m stages.fetch` and `python -m pytest -m \"not slow\"`"),
-    (stage_problems, "`dvc repro train_activation@tanh-0`, `dvc exp run -S train.processes=2 -n two`, `dvc status`"),
+    (stage_problems, "`dvc repro study_activation@tanh`, `dvc exp run -S train.processes=2 -n two`, `dvc status`"),
 ])
 def test_checks_accept_known_good_examples(check, text):
     """Each check accepts correct examples of the forms the docs use."""

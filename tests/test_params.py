@@ -60,7 +60,7 @@ def test_repo_params_load_from_root(monkeypatch):
     assert p.train.batch_size == 32
     assert p.split.valid_fraction == 0.2
     assert p.model.hidden == (256,)
-    assert p.study.activations == ("sigmoid", "softmax", "relu", "leaky_relu", "tanh")
+    assert p.study.activations == ("sigmoid", "softmax", "leaky_relu", "tanh")  # the base is relu
 
 
 def test_params_objects_are_frozen():

@@ -28,13 +28,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dst
 
 
-AXES = ("activation", "batch_size", "optimizer", "architecture", "imbalance", "depth_activation", "base", "integrated")
+AXES = ("activation", "batch_size", "optimizer", "architecture", "imbalance", "depth_activation", "uncapped", "base",
+        "integrated")
 
 
 def test_repro_writes_every_output_and_is_up_to_date(project: Path) -> None:
     """After `dvc repro` every declared output exists and `dvc status` reports nothing to do."""
     expected = ["data/fetch/dataset.npz", "data/fetch/duplicates.npz", "data/fetch/manifest.json",
-                "data/preprocess/images.npy", "data/split/indices.npz", "plots/baseline/curves.png",
+                "data/preprocess/normalization.json", "data/split/indices.npz", "plots/baseline/curves.png",
                 "plots/baseline/grid.png", "plots/baseline/confusion.png", "data/choose/choice.json",
                 "data/stats/stats.json", "plots/study/variants.csv", "reports/study.md", "reports/recall_heatmap.png",
                 "reports/integrated_confusion.png"]
@@ -66,9 +67,9 @@ def test_metrics_in_range_and_marked_synthetic(project: Path) -> None:
     assert manifest["synthetic"] is True and manifest["source"] == "synthetic"
 
 
-def study_stages(prefix: str, skip: tuple[str, ...] = ()) -> set[str]:
-    """`<prefix>_<axis@value-seed>` for every study run whose axis is not in skip."""
-    return {f"{prefix}_{run}" for run in STUDY_RUNS if run.split("@")[0] not in skip}
+def study_stages(skip: tuple[str, ...] = ()) -> set[str]:
+    """The study stages (study_<axis>[@value]) whose axis is not in skip."""
+    return {stage for stage in STUDY_RUNS if stage.split("@")[0].removeprefix("study_") not in skip}
 
 
 @pytest.mark.parametrize(("key", "value", "expected"), [
@@ -78,13 +79,14 @@ def study_stages(prefix: str, skip: tuple[str, ...] = ()) -> set[str]:
     ("train.lr", 0.01, {"train"}),
     ("train.device", "cpu", {"train", "evaluate"}),
     # the study's base: every axis reruns except the one that sweeps the key; the integrated model takes the
-    # chosen factors from choice.json, so only the base keys no factor sets move it
-    ("base.model.activation", "tanh", study_stages("train", ("activation", "depth", "integrated"))),
-    ("base.train.batch_size", 16, study_stages("train", ("batch_size", "integrated"))),
-    ("base.train.lr", 0.01, study_stages("train", ("optimizer", "integrated"))),
-    ("base.model.hidden", [48], study_stages("train", ("architecture", "integrated"))),
-    ("base.train.device", "cpu", study_stages("train") | study_stages("evaluate")),
-    ("presets.optimizers.sgd.lr", 0.05, {"train_optimizer@sgd-0", "choose"}),
+    # chosen factors from choice.json, so only the base keys no factor sets move it; choose checks the axes
+    # against the base (nothing trained twice), so it reads the base too
+    ("base.model.activation", "tanh", study_stages(("activation", "depth", "integrated", "uncapped")) | {"choose"}),
+    ("base.train.batch_size", 16, study_stages(("batch_size", "integrated")) | {"choose"}),
+    ("base.train.lr", 0.01, study_stages(("optimizer", "integrated")) | {"choose"}),
+    ("base.model.hidden", [48], study_stages(("architecture", "integrated")) | {"choose"}),
+    ("base.train.device", "cpu", study_stages() | {"choose"}),
+    ("presets.optimizers.sgd.lr", 0.05, {"study_optimizer@sgd", "choose"}),
     ("split.valid_fraction", 0.25, {"split"}),
     ("preprocess.normalize", "standardize", {"preprocess"}),
     ("data.synthetic.seed", 1, {"fetch"}),
@@ -92,13 +94,13 @@ def study_stages(prefix: str, skip: tuple[str, ...] = ()) -> set[str]:
     # the cnn recipe is its own section: it moves alone
     ("cnn.train.lr", 0.01, {"train_cnn"}),
     ("cnn.train.augment", "none", {"train_cnn"}),
-    ("base.train.augment", "flip_shift", study_stages("train")),
-    # adding a value adds its stages; choose/stats/report read the whole study section
-    ("study.activations", [*ACTIVATIONS, "relu"],
-     {"train_activation@relu-0", "evaluate_activation@relu-0", "choose", "stats", "report"}),
-    # adding a seed adds one run per variant and reruns nothing that exists
-    ("study.seeds", [0, 1], {s.replace("-0", "-1").replace("@0", "@1") for s in study_stages("train") | study_stages("evaluate")}
-     | {"choose", "stats", "report"}),
+    ("base.train.augment", "flip_shift", study_stages() | {"choose"}),
+    # adding a value adds its stage; choose/stats/report read the whole study section
+    ("study.activations", [*ACTIVATIONS, "leaky_relu"], {"study_activation@leaky_relu", "choose", "stats", "report"}),
+    # a study stage trains all its variant's seeds: adding one reruns each axis variant (not the integrated
+    # model, whose seeds are study.confirm_seeds)
+    ("study.seeds", [0, 1], study_stages(("integrated",)) | {"choose", "stats", "report"}),
+    ("study.confirm_seeds", [100, 101], {"study_integrated", "choose", "stats", "report"}),
 ])
 def test_param_change_marks_exactly_its_stages(project: Path, key: str, value: object, expected: set[str]) -> None:
     """Changing one param makes exactly the stages that read it stale (matrix stages ignore the swept key)."""

@@ -1,83 +1,94 @@
-"""fer_pipeline.report: conclusions are written from the numbers (no sentence is fixed in advance)."""
+"""fer_pipeline.report: every verdict is written from the statistics (no sentence is fixed in advance): against
+the control after Holm, degenerate variants named, the interaction, the integrated model's win or loss, the
+original team's claims."""
 
 from __future__ import annotations
 
-from fer_pipeline.report import axis_conclusion, axis_table, depth_conclusion, detectable_sentence, integrated_section
+import numpy as np
+
+from fer_pipeline.report import axis_conclusion, axis_table, claims_section, depth_conclusion, detectable_sentence, integrated_section
+from fer_pipeline.stats import study_stats
+
+from .test_stats import STUDY, Y, crafted
+
+CHOICE = {"chosen": {"activation": "sigmoid"}, "best_single": "activation-sigmoid",
+          "valid_macro_recall": {"activation": {"base": [0.50] * 3, "sigmoid": [0.55] * 3, "tanh": [0.40] * 3}}}
 
 
-def stats_with(diffs: dict[str, tuple[float, bool]]) -> dict:
-    """A stats dict for one axis whose best is 'a' and whose other variants have these (difference, significant)."""
-    variants = {"a": {"axis": "x"}} | {n: {"axis": "x"} for n in diffs}
-    for v in variants.values():
-        for m in ("macro_recall", "macro_f1", "accuracy"):
-            v[m] = {"mean": 0.3, "sd": 0.01, "ci95": [0.29, 0.31], "per_seed": [0.3]}
-    versus = {n: {"difference": d, "ci95": [d - 0.01, d + 0.01], "significant": sig} for n, (d, sig) in diffs.items()}
-    return {"variants": variants, "axes": {"x": {"best": "a", "versus_best": versus}}}
+def stats_of(**scores: float) -> dict:
+    families, data = crafted(**scores)
+    return study_stats(families, data, 200, STUDY, best_single=CHOICE["best_single"])
 
 
-def test_conclusion_follows_significance():
-    """All significant -> 'significantly better than every other'; none -> 'no difference ... significant'; mixed names both."""
-    assert "significantly better than every other value (b, c)" in axis_conclusion("x", stats_with({"b": (-0.1, True), "c": (-0.2, True)}))
-    assert "no difference to it is significant (b)" in axis_conclusion("x", stats_with({"b": (-0.001, False)}))
-    mixed = axis_conclusion("x", stats_with({"b": (-0.001, False), "c": (-0.2, True)}))
-    assert "b is not significantly different from it, while c is significantly worse" in mixed
-    assert "is the only value run on this axis" in axis_conclusion("x", stats_with({}))
+def test_conclusion_follows_holm_verdicts_against_the_control():
+    """A value far above the control is 'significantly above the control base'; one equal to it gets 'no
+    difference from it shown'; the validation pick is named as choose's, not as the test best."""
+    text = axis_conclusion("activation", stats_of(base=0.6, activation_tanh=0.9, activation_sigmoid=0.6), CHOICE)
+    assert "activation-tanh significantly above the control base" in text
+    assert "no difference from it shown for activation-sigmoid" in text
+    assert text.endswith("Chosen on validation (choose): sigmoid.")
+    below = axis_conclusion("activation", stats_of(base=0.6, activation_tanh=0.3, activation_sigmoid=0.6), CHOICE)
+    assert "activation-tanh significantly below it" in below
 
 
-def test_axis_table_marks_significant_rows():
-    """The table marks the best and stars significant differences."""
-    table = axis_table("x", stats_with({"b": (-0.1, True)}))
-    assert "| a | 0.300 ± 0.010 | [0.290, 0.310] |" in table and table.rstrip().endswith("-0.100 [-0.110, -0.090] * |")
+def test_axis_table_lists_the_control_first_and_stars_holm_significant_rows():
+    """The control row says 'control'; a significant row carries p_Holm and a star, a null one no star."""
+    rows = axis_table("activation", stats_of(base=0.6, activation_tanh=0.9, activation_sigmoid=0.6)).splitlines()
+    assert rows[2].startswith("| base |") and "| control | control |" in rows[2]
+    tanh = next(r for r in rows if r.startswith("| activation-tanh |"))
+    sigmoid = next(r for r in rows if r.startswith("| activation-sigmoid |"))
+    assert "p_Holm=" in tanh and " * |" in tanh and " * |" not in sigmoid
+
+
+def test_degenerate_variant_is_named_and_not_compared():
+    """A variant at chance in every seed is named in the conclusion and its row says it was left out."""
+    families, data = crafted(base=0.6)
+    data["activation-sigmoid"] = [(Y, np.full_like(Y, 3)) for _ in range(3)]
+    stats = study_stats(families, data, 200, STUDY, best_single="base")
+    assert "activation-sigmoid stays at chance macro recall (1/7 = 0.143) in every seed" in axis_conclusion("activation", stats, CHOICE)
+    assert "| degenerate: left out |" in axis_table("activation", stats)
 
 
 def test_report_says_what_the_study_cannot_detect():
     """The method paragraph states the smallest difference found with 80% power at the study's seed count, and says
     that with one seed no difference is called significant."""
     assert "With 3 seeds a difference in macro recall smaller than about 0.046" in detectable_sentence(
-        {"seeds": [0, 1, 2], "detectable": {"macro_recall": 0.046}})
-    assert "no difference is called significant" in detectable_sentence({"seeds": [0], "detectable": None})
+        {"detectable": {"macro_recall": 0.046}}, 3)
+    assert "no difference is called significant" in detectable_sentence({"detectable": None}, 1)
 
 
-def test_conclusion_names_variants_stuck_at_chance():
-    """Variants whose every seed has macro recall ~1/7 are named as predicting one class; others are not."""
-    stats = stats_with({"b": (-0.15, True), "c": (-0.01, True)})
-    stats["variants"]["b"]["macro_recall"]["per_seed"] = [1 / 7, 1 / 7, 0.1440]
-    stats["variants"]["c"]["macro_recall"]["per_seed"] = [1 / 7, 0.20]
-    text = axis_conclusion("x", stats)
-    assert "b stays at chance macro recall (1/7 = 0.143) in every seed" in text
-    assert "c stays" not in text and "b, c stay" not in text
+def test_depth_conclusion_reports_the_interaction():
+    """A shown interaction is named with its interval; without one the claim is said to be unsupported."""
+    shown = depth_conclusion(stats_of(base=0.6, activation_tanh=0.6, depth_3_relu=0.6, depth_3_tanh=0.9))
+    assert "| depth 3: tanh vs relu | +0.3" in shown and "Activations differ more (or less) with depth for: depth 3: tanh vs relu." in shown
+    none = depth_conclusion(stats_of(base=0.6, activation_tanh=0.6, depth_3_relu=0.6, depth_3_tanh=0.6))
+    assert "No interaction between depth and activation is shown" in none
 
 
-def depth_stats() -> dict:
-    """Depths 1 and 6 x sigmoid/relu, with relu best at both depths."""
-    means = {"depth-1-sigmoid": 0.28, "depth-1-relu": 0.30, "depth-6-sigmoid": 1 / 7, "depth-6-relu": 0.26}
-    variants = {n: {"axis": "depth_activation", "macro_recall": {"mean": m, "sd": 0.0, "ci95": [m, m], "per_seed": [m, m]}}
-                for n, m in means.items()}
-    spread = {"1": {"best": "depth-1-relu", "worst": "depth-1-sigmoid", "difference": 0.02, "ci95": [0.01, 0.03], "significant": True},
-              "6": {"best": "depth-6-relu", "worst": "depth-6-sigmoid", "difference": 0.117, "ci95": [0.11, 0.12], "significant": True}}
-    return {"variants": variants, "depth_spread": spread}
+def test_integrated_section_says_whether_it_wins():
+    """Against the best single variant on validation: 'wins' only when significantly above, 'loses' when below,
+    'does not win' otherwise."""
+    win = integrated_section(stats_of(base=0.5, activation_sigmoid=0.6, integrated=0.8), CHOICE, [10, 11, 12])
+    assert "The integrated model wins: it is significantly above activation-sigmoid" in win
+    assert "Confirmed on fresh seeds (10, 11, 12)" in win
+    lose = integrated_section(stats_of(base=0.5, activation_sigmoid=0.6, integrated=0.3), CHOICE, [10, 11, 12])
+    assert "The integrated model loses: it is significantly below activation-sigmoid" in lose
+    tie = integrated_section(stats_of(base=0.5, activation_sigmoid=0.6, integrated=0.6), CHOICE, [10, 11, 12])
+    assert "does not win: no difference is shown from activation-sigmoid" in tie
 
 
-def test_depth_conclusion_reports_trend_and_per_activation_change():
-    """The depth sentence states whether the gap grows, each activation's mean at the shallowest and deepest
-    depth, and which variants collapsed to chance."""
-    text = depth_conclusion(depth_stats())
-    assert "gap grows from the shallowest to the deepest net" in text
-    assert "from depth 1 to depth 6: sigmoid 0.280 → 0.143, relu 0.300 → 0.260." in text
-    assert "depth-6-sigmoid stays at chance" in text
+def test_claims_are_answered_from_the_numbers():
+    """(a) names the validation and test leaders from the numbers; (d) lists comparisons whose verdict differs
+    between macro recall and accuracy, or says none does."""
+    text = claims_section(stats_of(base=0.6, activation_tanh=0.9, activation_sigmoid=0.6), CHOICE)
+    assert "Highest on validation: sigmoid; on test: tanh." in text
+    assert "No axis verdict changes when accuracy replaces macro recall." in text
 
 
-def test_integrated_sentence_names_winners_it_loses_to():
-    """The integrated verdict says base-better/worse from the interval, and names axis winners significantly above it."""
-    def d(against, diff, sig):
-        return {"against": against, "difference": diff, "ci95": [diff - 0.01, diff + 0.01], "significant": sig}
-
-    stats = {"variants": {"integrated": {"macro_recall": {"mean": 0.37, "sd": 0.03, "ci95": [0.35, 0.38]}}},
-             "integrated": {"base": d("base", 0.07, True), "activation": d("activation-relu", 0.07, True),
-                            "architecture": d("architecture-cnn", -0.09, True), "batch_size": d("batchsize-64", -0.001, False)}}
-    text = integrated_section(stats, {"chosen": {"architecture": "cnn"}, "valid_macro_recall": {}})
-    assert "The integrated model is significantly better than the base (+0.070, 95% CI [0.060, 0.080])." in text
-    assert "It is significantly worse than architecture-cnn: combining the values chosen one axis at a time" in text
-    assert "batchsize-64:" not in text
-    stats["integrated"]["architecture"] = d("architecture-cnn", -0.001, False)
-    assert "significantly worse than" not in integrated_section(stats, {"chosen": {}, "valid_macro_recall": {}})
+def test_claim_b_is_answered_by_the_uncapped_runs():
+    """(b) compares the uncapped activations with the uncapped control: a tanh far above relu is named, equal
+    ones are not."""
+    above = claims_section(stats_of(base=0.6, uncapped_relu=0.6, uncapped_tanh=0.8), CHOICE)
+    assert "Significantly above the control: uncapped-tanh." in above
+    equal = claims_section(stats_of(base=0.6, uncapped_relu=0.6, uncapped_tanh=0.6), CHOICE)
+    assert "No activation is shown to beat uncapped-relu when the epoch cap is lifted." in equal

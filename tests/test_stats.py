@@ -1,38 +1,91 @@
-"""fer_pipeline.stats: the stats stage summarizes each variant over its seeds and compares each axis's variants."""
+"""fer_pipeline.stats: each axis is compared with its pre-specified control (never a test-picked best), with Holm
+within the axis; degenerate variants are flagged and left out; the depth question is an interaction contrast;
+the full and deduplicated test sets are both analysed."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from fer_pipeline.bootstrap import holm
 from fer_pipeline.params import StudyParams
-from fer_pipeline.stats import axis_metrics, study_stats
-from fer_pipeline.variants import study_variants
+from fer_pipeline.stats import axis_metrics, disagreements, study_stats
+from fer_pipeline.variants import study_variants, trained
+
+STUDY = StudyParams(seeds=(0, 1, 2), confirm_seeds=(10, 11, 12), activations=("sigmoid", "tanh"), batch_sizes=(64,),
+                    optimizers=("sgd",), architectures=("mlp3",), imbalances=("class_weights",), depths=(3,),
+                    depth_activations=("relu", "tanh"), uncapped_activations=("relu", "tanh"), uncapped_max_epochs=100,
+                    bootstrap=200)
+RNG = np.random.default_rng(0)
+Y = RNG.integers(0, 7, 3000)
 
 
-def tiny_study() -> dict:
-    """Two activations, one value on every other axis, one depth, two seeds."""
-    return study_variants(StudyParams(seeds=(0, 1), activations=("relu", "tanh"), batch_sizes=(32,), optimizers=("adam",),
-                                      architectures=("mlp1",), imbalances=("none",), depths=(2,),
-                                      depth_activations=("relu",), bootstrap=100))
+def runs(right: float, seeds: int = 3) -> list:
+    """Seeds' (true, predicted) with about `right` of the images correct (errors spread to the next class)."""
+    return [(Y, np.where(RNG.random(len(Y)) < right, Y, (Y + 1) % 7)) for _ in range(seeds)]
 
 
-def test_better_variant_is_the_axis_best_and_differences_are_paired():
-    """On crafted predictions where relu is right on 90% of images and tanh on 50%, relu is the activation
-    axis's best, tanh's paired difference to it is about -0.4 and significant, and the metrics table has both."""
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 7, 2000)
+def crafted(**scores: float) -> tuple[dict, dict]:
+    families = study_variants(STUDY)
+    data = {name: runs(scores.get(name.replace("-", "_"), 0.5)) for name in trained(families)}
+    return families, data
 
-    def runs(right: float) -> list:
-        return [(y, np.where(rng.random(len(y)) < right, y, (y + 1) % 7)) for _ in range(2)]
 
-    variants = tiny_study()
-    data = {v.name: runs(0.5) for vs in variants.values() for v in vs}
-    data["activation-relu"] = runs(0.9)
-    stats = study_stats(variants, data, 200)
+def test_axes_compare_with_the_control_never_the_test_best():
+    """A crafted study where the test-best value (tanh) differs from both the base and the validation pick
+    (sigmoid): every value is compared with the base, and the integrated model with the validation pick; the
+    test-best is never a reference."""
+    families, data = crafted(base=0.6, activation_tanh=0.9, activation_sigmoid=0.62)
+    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid")
     axis = stats["axes"]["activation"]
-    assert axis["best"] == "activation-relu"
-    d = axis["versus_best"]["activation-tanh"]
-    assert abs(d["difference"] + 0.4) < 0.05 and d["significant"]
-    assert stats["variants"]["activation-relu"]["macro_recall"]["per_seed"][0] > 0.85
-    table = axis_metrics(stats, variants)["activation"]
-    assert table["activation-relu"] > table["activation-tanh"]
+    assert axis["control"] == "base" and "best" not in axis
+    assert set(axis["versus_control"]) == {"activation-sigmoid", "activation-tanh"}
+    assert all(d["against"] == "base" for d in axis["versus_control"].values())
+    tanh = axis["versus_control"]["activation-tanh"]["macro_recall"]
+    assert abs(tanh["difference"] - 0.3) < 0.05 and tanh["significant_holm"]
+    assert stats["integrated"]["best single variant"]["against"] == "activation-sigmoid"
+    assert stats["integrated"]["base"]["against"] == "base"
+    assert axis_metrics(stats, families)["activation"]["activation-tanh"] > axis_metrics(stats, families)["activation"]["base"]
+
+
+def test_holm_adjusts_within_a_family():
+    """Holm's step-down: the smallest p times m, the next times m-1, never below an earlier one; only the first
+    of p = 0.01, 0.03, 0.04 (m = 3) stays below 0.05, though all three are below it unadjusted."""
+    out = holm({"a": 0.01, "b": 0.04, "c": 0.03})
+    assert [round(out[k]["p_holm"], 6) for k in "acb"] == [0.03, 0.06, 0.06]
+    assert [out[k]["significant_holm"] for k in "acb"] == [True, False, False]
+
+
+def test_degenerate_variants_are_flagged_and_left_out():
+    """A variant that predicts one class in every seed is flagged degenerate and gets no comparison."""
+    families, data = crafted(base=0.6)
+    data["activation-sigmoid"] = [(Y, np.zeros_like(Y)) for _ in range(3)]
+    stats = study_stats(families, data, 200, STUDY, best_single="base")
+    assert stats["variants"]["activation-sigmoid"]["degenerate"]
+    assert not stats["variants"]["activation-tanh"]["degenerate"]
+    assert stats["axes"]["activation"]["degenerate"] == ["activation-sigmoid"]
+    assert "activation-sigmoid" not in stats["axes"]["activation"]["versus_control"]
+
+
+def test_depth_question_is_an_interaction_interval():
+    """With depth helping tanh by +0.3 and relu by 0, the interaction contrast (tanh at 3 - tanh at 1) - (relu at
+    3 - relu at 1) is about +0.3 and significant; the reference is the base's activation (relu)."""
+    families, data = crafted(base=0.6, activation_tanh=0.6, depth_3_relu=0.6, depth_3_tanh=0.9)
+    inter = study_stats(families, data, 200, STUDY, best_single="base")["depth_interaction"]
+    assert inter["reference"] == "relu"
+    c = inter["contrasts"]["depth 3: tanh vs relu"]
+    assert c["cells"] == ["depth-3-tanh", "activation-tanh", "depth-3-relu", "base"]
+    assert abs(c["difference"] - 0.3) < 0.05 and c["significant_holm"]
+    families, data = crafted(base=0.6, activation_tanh=0.6, depth_3_relu=0.7, depth_3_tanh=0.7)
+    c = study_stats(families, data, 200, STUDY, best_single="base")["depth_interaction"]["contrasts"]["depth 3: tanh vs relu"]
+    assert abs(c["difference"]) < 0.05 and not c["significant_holm"]
+
+
+def test_dedup_disagreements_are_named():
+    """A comparison significant on one test set and not on the other is listed."""
+    def one(sig: bool) -> dict:
+        d = {"difference": 0.1, "significant_holm": sig}
+        return {"axes": {"activation": {"control": "base", "versus_control": {"activation-tanh": {"macro_recall": d}}}}}
+
+    assert disagreements({"test": one(True), "test_dedup": one(True)}) == []
+    assert disagreements({"test": one(True), "test_dedup": one(False)}) == [
+        "activation-tanh vs base: higher on the full test set, no difference shown on the deduplicated one"]

@@ -3,12 +3,24 @@ run has one name; the train stage's params are the section's, with the chosen, a
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 import yaml
 
 from fer_pipeline import FerError
-from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams
-from fer_pipeline.variants import Variant, axis_settings, model_and_train, read_axis, study_variants
+from fer_pipeline.params import ModelParams, ParamsFile, PresetsParams, StudyParams, TrainParams
+from fer_pipeline.variants import (
+    BASE,
+    Variant,
+    axis_settings,
+    check_no_copies,
+    depth_grid,
+    effective,
+    model_and_train,
+    read_axis,
+    study_variants,
+)
 
 from .conftest import ROOT
 
@@ -52,6 +64,8 @@ def test_axis_values_are_typed_and_set_one_field():
     assert (model.activation, train.batch_size, train.imbalance, train.seed) == ("tanh", 64, "class_weights", 2)
     model, _ = model_and_train(pf, "base", ["depth=3"], None, [])
     assert model.hidden == (RAW["base"]["model"]["hidden"][0],) * 3
+    model, train = model_and_train(pf, "base", ["uncapped=tanh"], None, [])
+    assert (model.activation, train.max_epochs) == ("tanh", RAW["study"]["uncapped_max_epochs"])
 
 
 def test_swept_key_is_never_read():
@@ -92,9 +106,75 @@ def test_read_axis_matches_axis_settings_from_typed_presets():
 
 
 def test_run_names():
-    """Axis runs live under study/, the integrated model's under integrated/, each named <variant>-s<seed>."""
+    """A variant's folder is study/<name> (integrated/<name> for the integrated model); each seed's run is
+    <folder>/s<seed> inside it, so one study stage owns one folder per output kind."""
     variants = study_variants(ParamsFile(PARAMS).section(StudyParams, "study"))
-    assert variants["batch_size"][0].run(2) == f"study/batchsize-{RAW['study']['batch_sizes'][0]}-s2"
-    assert variants["integrated"][0].run(0) == "integrated/integrated-s0"
-    assert Variant("depth-3-relu", "depth_activation", ()).run(1) == "study/depth-3-relu-s1"
-    assert len(variants["depth_activation"]) == len(RAW["study"]["depths"]) * len(RAW["study"]["depth_activations"])
+    assert variants["batch_size"][1].run(2) == f"study/batchsize-{RAW['study']['batch_sizes'][0]}/s2"
+    assert variants["integrated"][0].run(100) == "integrated/integrated/s100"
+    assert Variant("depth-3-relu", "depth_activation", ()).run(1) == "study/depth-3-relu/s1"
+
+
+def test_every_axis_family_starts_with_the_base_control():
+    """Each one-factor axis compares its values with the base, listed first; the depth grid's depth-1 row is the
+    activation axis's runs and the base (for the base's own activation), then the deeper depths."""
+    study = ParamsFile(PARAMS).section(StudyParams, "study")
+    families = study_variants(study)
+    for axis in ("activation", "batch_size", "optimizer", "architecture", "imbalance"):
+        assert families[axis][0] is BASE and BASE not in families[axis][1:]
+    grid = depth_grid(study, families["depth_activation"])
+    base_act = RAW["base"]["model"]["activation"]
+    for a in study.depth_activations:
+        assert grid[(1, a)] is (BASE if a == base_act else next(v for v in families["activation"] if v.value == a))
+    assert len(grid) == (1 + len(study.depths)) * len(study.depth_activations)
+
+
+def test_nothing_is_trained_twice_in_dvc_yaml():
+    """Every training run dvc.yaml defines (each study stage's configuration with each of its seeds, as the stage
+    itself resolves them from params.yaml) is unique: no configuration is trained twice for one seed."""
+    from dvc.repo import Repo
+
+    from .test_stage_contract import module_of
+
+    with Repo(str(ROOT)) as repo:
+        stages = [s for s in repo.index.stages if module_of(s.cmd)[0] == "stages.study"]
+    study = importlib.import_module("stages.study")
+    seen: dict[tuple, str] = {}
+    for stage in stages:
+        args = study.parse(module_of(stage.cmd)[1])
+        args.choice = None  # the integrated model's choice is only known after choose; its seeds are its own
+        seeds, runs, _ = study.read_params(args, ParamsFile(PARAMS))
+        for seed, (mp, tp) in zip(seeds, runs, strict=True):
+            key = (effective(mp, tp), seed)
+            if args.seeds == "seeds":
+                assert key not in seen, f"{stage.addressing} seed {seed} trains what {seen.get(key)} trains"
+                seen[key] = stage.addressing
+            else:
+                assert seed not in RAW["study"]["seeds"], "the integrated model's confirmation seeds must be fresh"
+    assert len(seen) == sum("confirm_seeds" not in s.cmd for s in stages) * len(RAW["study"]["seeds"])
+
+
+@pytest.mark.parametrize(("key", "value", "match"), [
+    ("activations", ["relu", "tanh"], "lists 'relu', which trains the base itself"),
+    ("optimizers", ["adam"], "lists 'adam', which trains the base itself"),
+    ("architectures", ["mlp1"], "lists 'mlp1', which trains the base itself"),
+    ("batch_sizes", [32, 64], "lists 32, which trains the base itself"),
+    ("depths", [1, 3], "lists 1, the base's own depth"),
+    ("depth_activations", ["gelu"], "lists 'gelu', which is neither in study.activations"),
+    ("uncapped_max_epochs", 15, r"study.uncapped_max_epochs \(15\) must exceed base.train.max_epochs"),
+])
+def test_copies_of_the_base_are_refused(key, value, match):
+    """An axis value that reproduces the base (relu, adam, mlp1, batch 32 ...), the base's depth, or a depth
+    activation with no depth-1 run is a one-line error naming the key, before anything is trained twice."""
+    pf = ParamsFile(PARAMS)
+    study = pf.section(StudyParams, "study")
+    bad = StudyParams(**{**vars(study), key: tuple(value) if isinstance(value, list) else value})
+    with pytest.raises(FerError, match=match):
+        check_no_copies(bad, pf.section(PresetsParams, "presets"), pf.section(ModelParams, "base.model"),
+                        pf.section(TrainParams, "base.train"), "params.yaml")
+
+
+def test_the_default_study_has_no_copies():
+    """The shipped params pass the no-copies check (the dvc.yaml test above proves the same from the stages)."""
+    pf = ParamsFile(PARAMS)
+    check_no_copies(pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets"),
+                    pf.section(ModelParams, "base.model"), pf.section(TrainParams, "base.train"), "params.yaml")

@@ -1,0 +1,94 @@
+"""What `make study` is about to run, and about how long it takes, printed before the long part.
+
+    python -m fer_pipeline.plan
+
+Lists the stages `dvc status` finds out of date, grouped by kind, with the training runs they hold and an
+estimate from per-stage costs measured on the reference machine (COST_S). It runs nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from fer_pipeline import FerError, cli
+from fer_pipeline.params import DataParams, ParamsFile, StudyParams
+
+# Wall seconds per stage of each kind on the reference machine (2-core x86_64, 24 GiB, torch 2.14.1, CPU), for the
+# synthetic stand-in and the real archive: a study stage trains and evaluates all its seeds. Measured with
+# `dvc repro` of the default params (synthetic 2026-11-29; real: docs/study/study.md's run), per stage kind
+# the total divided by the number of stages. An estimate, not a promise: the machine's load moves it.
+COST_S = {
+    "data": {"synthetic": 4.0, "real": 25.0},
+    "baseline": {"synthetic": 6.0, "real": 35.0},
+    "recipe": {"synthetic": 60.0, "real": 600.0},
+    "study": {"synthetic": 20.0, "real": 150.0},
+    "summary": {"synthetic": 6.0, "real": 40.0},
+}
+KINDS = {
+    "data": ("fetch", "preprocess", "split"),
+    "baseline": ("train", "evaluate", "plot"),
+    "recipe": ("train_cnn", "evaluate_cnn", "plot_cnn"),
+    "summary": ("choose", "stats", "report", "release"),
+}
+TITLES = {"data": "data: fetch, preprocess, split", "baseline": "baseline MLP: train, evaluate, plot (the first result)",
+          "recipe": "CNN recipe: train_cnn, evaluate_cnn, plot_cnn", "study": "study variants",
+          "summary": "choose, stats, report, release"}
+
+
+def kind_of(stage: str) -> str:
+    """The kind of a stage by its name (matrix entries by their base name)."""
+    name = stage.split("@")[0]
+    if name.startswith("study_"):
+        return "study"
+    for kind, names in KINDS.items():
+        if name in names:
+            return kind
+    raise FerError(f"dvc.yaml: stage {stage!r} has no kind in fer_pipeline/plan.py KINDS; add it there")
+
+
+def plan(stale: list[str], study: StudyParams, data: str) -> tuple[list[str], float]:
+    """Lines describing the out-of-date stages per kind, and the expected total seconds."""
+    counts = Counter(kind_of(s) for s in stale)
+    runs = {"baseline": int("train" in stale), "recipe": int("train_cnn" in stale),
+            "study": sum(len(study.confirm_seeds if s == "study_integrated" else study.seeds)
+                         for s in stale if s.startswith("study_"))}
+    lines, total = [], 0.0
+    for kind in ("data", "baseline", "recipe", "study", "summary"):
+        if not counts[kind]:
+            continue
+        seconds = counts[kind] * COST_S[kind][data]
+        total += seconds
+        trained = f", {runs[kind]} training run{'s' * (runs[kind] != 1)}" if runs.get(kind) else ""
+        lines.append(f"  {TITLES[kind]}: {counts[kind]} stage{'s' * (counts[kind] != 1)}{trained}, ~{minutes(seconds)}")
+    return lines, total
+
+
+def minutes(seconds: float) -> str:
+    """A duration for people: seconds under two minutes, else minutes."""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def main() -> None:
+    from dvc.repo import Repo
+
+    from fer_pipeline.sources import resolve_source
+
+    pf = ParamsFile("params.yaml")
+    kind, path = resolve_source(pf.section(DataParams, "data"))
+    data = "synthetic" if kind == "synthetic" else "real"
+    with Repo(".") as repo:
+        stale = sorted(repo.status())
+    if not stale:
+        print("make study: every stage is up to date; nothing to run (dvc metrics show prints the results)")
+        return
+    lines, total = plan(stale, pf.section(StudyParams, "study"), data)
+    where = f"FER2013 from {path}" if data == "real" else "the synthetic stand-in (no FER2013 found; see README: Data)"
+    print(f"make study: {len(stale)} stages to run on {where}:")
+    print("\n".join(lines))
+    print(f"expected: about {minutes(total)} on a 2-core CPU (per-stage costs measured on the reference machine, "
+          "fer_pipeline/plan.py); the baseline runs first, so metrics/evaluate/baseline.json is ready in minutes. "
+          "Ctrl-C stops; `make study` again resumes where it stopped.")
+
+
+if __name__ == "__main__":
+    cli.run(main)

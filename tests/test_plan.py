@@ -1,0 +1,46 @@
+"""fer_pipeline.plan: `make study` states what it is about to run, its training runs and an expected time,
+derived from the out-of-date stages and the study's seeds."""
+
+from __future__ import annotations
+
+import pytest
+from dvc.repo import Repo
+
+from fer_pipeline import FerError
+from fer_pipeline.params import ParamsFile, StudyParams
+from fer_pipeline.plan import COST_S, kind_of, plan
+
+from .conftest import ROOT
+
+
+def study() -> StudyParams:
+    return ParamsFile(ROOT / "params.yaml").section(StudyParams, "study")
+
+
+def test_every_stage_of_dvc_yaml_has_a_kind():
+    """Each stage DVC resolves from dvc.yaml is counted under one kind (a new stage without one fails here)."""
+    with Repo(str(ROOT)) as repo:
+        names = [s.addressing for s in repo.index.stages]
+    kinds = {kind_of(n) for n in names}
+    assert kinds == set(COST_S)
+
+
+def test_plan_counts_stages_runs_and_time():
+    """A fresh clone's plan counts each kind's stages, the training runs (each study stage trains every seed,
+    the integrated model its confirmation seeds) and sums the per-stage costs of the data it runs on."""
+    s = study()
+    stale = ["fetch", "preprocess", "split", "train", "evaluate", "plot", "study_base", "study_activation@tanh",
+             "study_integrated", "choose"]
+    lines, total = plan(stale, s, "synthetic")
+    assert lines[0].startswith("  data: fetch, preprocess, split: 3 stages")
+    assert "1 training run," in lines[1]
+    assert f"3 stages, {2 * len(s.seeds) + len(s.confirm_seeds)} training runs" in lines[2]
+    assert total == pytest.approx(3 * COST_S["data"]["synthetic"] + 3 * COST_S["baseline"]["synthetic"]
+                                  + 3 * COST_S["study"]["synthetic"] + COST_S["summary"]["synthetic"])
+    assert plan(stale, s, "real")[1] > total
+
+
+def test_unknown_stage_kind_is_an_error():
+    """A stage name plan.py does not know is a one-line error naming where to add it."""
+    with pytest.raises(FerError, match="no kind in fer_pipeline/plan.py KINDS"):
+        kind_of("mystery")
