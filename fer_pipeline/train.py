@@ -95,6 +95,15 @@ def epoch_order(n: int, sample_weight: torch.Tensor | None, generator: torch.Gen
     return torch.multinomial(sample_weight, n, replacement=True, generator=generator)
 
 
+def batch_bounds(n: int, batch_size: int, world: int = 1) -> list[int]:
+    """Start of each batch, then n. A last batch too small to give every rank two images joins the one before:
+    batch norm cannot train on one image per channel, and a lone image would be a noisy step anyway."""
+    bounds = [*range(0, n, batch_size), n]
+    if len(bounds) > 2 and bounds[-1] - bounds[-2] < 2 * world:
+        del bounds[-2]
+    return bounds
+
+
 def train_one_epoch(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
     batch_size: int, generator: torch.Generator, device: torch.device, max_steps: int = 0, desc: str = "",
@@ -111,13 +120,14 @@ def train_one_epoch(
     loss_fn = nn.CrossEntropyLoss(weight=None if class_weight is None else class_weight.to(device), reduction="sum",
                                   label_smoothing=label_smoothing)
     order = epoch_order(len(x), sample_weight, generator)
-    n_batches = (len(x) + batch_size - 1) // batch_size
+    bounds = batch_bounds(len(x), batch_size, ctx.world)
+    n_batches = len(bounds) - 1
     if max_steps:
         n_batches = min(n_batches, max_steps)
     # Summed on the device and read once per epoch: a per-step .item() would wait for every step (GPU).
     loss_sum, preds, seen = torch.zeros((), device=device), [], []
     for b in tqdm(range(n_batches), desc=desc, leave=False, disable=None if ctx.main else True, mininterval=1.0):
-        idx = order[b * batch_size:(b + 1) * batch_size]
+        idx = order[bounds[b]:bounds[b + 1]]
         if augment == "none":
             mine = shard(idx, ctx)
             xb, yb = x[mine], y[mine]

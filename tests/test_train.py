@@ -12,7 +12,7 @@ import torch
 from fer_pipeline.models import build_model
 from fer_pipeline.params import load_params
 from fer_pipeline.seed import seed_everything
-from fer_pipeline.train import evaluate, fit, make_optimizer, make_scheduler, predict, resolve_device
+from fer_pipeline.train import batch_bounds, evaluate, fit, make_optimizer, make_scheduler, predict, resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = load_params(ROOT / "params.yaml")
@@ -418,3 +418,18 @@ def test_augmented_fit_is_reproducible_and_differs_from_plain():
     for k, v in a.state_dict().items():
         assert torch.equal(v, b.state_dict()[k]), k
     assert not torch.equal(a.state_dict()["0.weight"], c.state_dict()["0.weight"])
+
+
+def test_a_lone_last_image_joins_the_batch_before():
+    """Batches cover every image once; a last batch with fewer than two images per rank joins the one before
+    (batch norm cannot train on one image), so a batch-normed net trains on 145 = 9 x 16 + 1 images at batch 16."""
+    assert batch_bounds(64, 16) == [0, 16, 32, 48, 64]
+    assert batch_bounds(65, 16) == [0, 16, 32, 48, 65]
+    assert batch_bounds(66, 16) == [0, 16, 32, 48, 64, 66]
+    assert batch_bounds(67, 16, world=2) == [0, 16, 32, 48, 67] and batch_bounds(68, 16, world=2)[-2] == 64
+    assert batch_bounds(1, 16) == [0, 1]
+    d = data()
+    x, y = separable(21, 0)
+    d["x_train"], d["y_train"] = x[:145], y[:145]
+    _, result = run(train_params(max_epochs=1), model_params(batch_norm=True), d)
+    assert result.epochs_run == 1
