@@ -122,7 +122,8 @@ def summarize_variant(runs: list[tuple[np.ndarray, np.ndarray]], boot: np.ndarra
             "per_seed": values.tolist(),
             "mean": float(values.mean()),
             "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-            "ci95": seed_image_interval(values, float(boot_mean[m].std(ddof=1)))["ci95"],
+            # A score is a fraction: the interval is clipped to [0, 1] (3 seeds with a large sd reach past it).
+            "ci95": list(np.clip(seed_image_interval(values, float(boot_mean[m].std(ddof=1)))["ci95"], 0.0, 1.0)),
         }
     return out
 

@@ -13,16 +13,17 @@ from collections import Counter
 from fer_pipeline import FerError, cli
 from fer_pipeline.params import DataParams, ParamsFile, StudyParams
 
-# Wall seconds per stage of each kind on the reference machine (2-core x86_64, 24 GiB, torch 2.14.1, CPU), for the
-# synthetic stand-in and the real archive: a study stage trains and evaluates all its seeds. Measured with
-# `dvc repro` of the default params (synthetic 2026-11-29; real: docs/study/study.md's run), per stage kind
-# the total divided by the number of stages. An estimate, not a promise: the machine's load moves it.
+# Wall seconds per stage of each kind on the reference machine (2-core AMD EPYC, 24 GiB, torch 2.14.1, CPU), for
+# the synthetic stand-in and the real archive: a study stage trains and evaluates all its seeds. Measured
+# 2026-11-29 with `dvc repro` of the default params on a fresh clone, per kind the total divided by the number of
+# stages (real: 72.5 min in all; synthetic: 12.6 min in all, split by the same shares). An estimate, not a
+# promise: the machine's load moves it.
 COST_S = {
-    "data": {"synthetic": 4.0, "real": 25.0},
-    "baseline": {"synthetic": 6.0, "real": 35.0},
-    "recipe": {"synthetic": 60.0, "real": 600.0},
-    "study": {"synthetic": 20.0, "real": 150.0},
-    "summary": {"synthetic": 6.0, "real": 40.0},
+    "data": {"synthetic": 4.0, "real": 4.7},
+    "baseline": {"synthetic": 6.0, "real": 17.0},
+    "recipe": {"synthetic": 60.0, "real": 460.0},
+    "study": {"synthetic": 20.0, "real": 106.0},
+    "summary": {"synthetic": 6.0, "real": 8.0},
 }
 KINDS = {
     "data": ("fetch", "preprocess", "split"),

@@ -71,7 +71,7 @@ def axis_table(axis: str, stats: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def axis_conclusion(axis: str, stats: dict[str, Any], choice: dict[str, Any]) -> str:
+def axis_conclusion(axis: str, stats: dict[str, Any], choice: dict[str, Any], control: dict[str, Any] | None = None) -> str:
     """What the numbers support on one axis: which values differ from the control after Holm, which do not,
     which are degenerate, and choose's validation pick (the only "best" the study names)."""
     a = stats["axes"][axis]
@@ -80,17 +80,30 @@ def axis_conclusion(axis: str, stats: dict[str, Any], choice: dict[str, Any]) ->
         by[verdict(d["macro_recall"])].append(name)
     parts = []
     if by["higher"]:
-        parts.append(f"{', '.join(by['higher'])} significantly above the control {a['control']}")
+        parts.append(f"{', '.join(by['higher'])} significantly above it")
     if by["lower"]:
         parts.append(f"{', '.join(by['lower'])} significantly below it")
     if by["no difference shown"]:
         parts.append(f"no difference from it shown for {', '.join(by['no difference shown'])}")
-    text = "Test macro recall, Holm-adjusted within the axis: " + ("; ".join(parts) if parts else "nothing compared") + "."
+    text = (f"Test macro recall against the control ({a['control']}), Holm-adjusted within the axis: "
+            + ("; ".join(parts) if parts else "nothing compared") + ".")
     if a["degenerate"]:
         text += f" {chance_note(a['degenerate'])}"
     if axis in choice.get("chosen", {}):
-        text += f" Chosen on validation (choose): {choice['chosen'][axis]}."
+        picked = choice["chosen"][axis]
+        text += f" Chosen on validation (choose): {base_label(axis, control) if picked == 'base' else picked}."
     return text
+
+
+def base_label(factor: str, control: dict[str, Any] | None) -> str:
+    """The base's own value of a factor, e.g. "the base (relu)", from the base run's model/train settings."""
+    if not control:
+        return "the base"
+    m, t = control["model"], control["train"]
+    value = {"activation": m["activation"], "batch_size": f"batch {t['batch_size']}",
+             "optimizer": f"{t['optimizer']} lr {t['lr']:g}", "imbalance": t["imbalance"],
+             "architecture": f"{m['family']} {m['hidden'] if m['family'] == 'mlp' else m['channels']}"}.get(factor)
+    return f"the base ({value})" if value else "the base"
 
 
 def chance_note(names: list[str]) -> str:
@@ -140,14 +153,17 @@ def integrated_section(stats: dict[str, Any], choice: dict[str, Any], confirm_se
     return "\n".join(lines)
 
 
-def claims_section(stats: dict[str, Any], choice: dict[str, Any]) -> str:
+def claims_section(stats: dict[str, Any], choice: dict[str, Any], control: dict[str, Any] | None = None,
+                   capped: dict[str, list[str]] | None = None) -> str:
     """The original team's claims, each answered from the numbers."""
-    valid = {k: float(np.mean(x)) for k, x in choice["valid_macro_recall"].get("activation", {}).items()}
-    test = {stats["variants"][n]["value"]: stats["variants"][n]["macro_recall"]["mean"] for n in stats["axes"]["activation"]["family"]}
+    name = {"base": base_label("activation", control)}
+    valid = {name.get(k, k): float(np.mean(x)) for k, x in choice["valid_macro_recall"].get("activation", {}).items()}
+    test = {name.get(v, v): stats["variants"][n]["macro_recall"]["mean"]
+            for n in stats["axes"]["activation"]["family"] for v in [stats["variants"][n]["value"]]}
     top_valid, top_test = max(valid, key=valid.get), max(test, key=test.get)
     ranked = ", ".join(f"{k} {fmt(valid[k])}/{fmt(test[k])}" for k in valid)
     leaky = stats["axes"]["activation"]["versus_control"].get("activation-leaky_relu")
-    leaky_text = (f" leaky_relu against the base's relu on test: {diff_cell(leaky['macro_recall'])} ({verdict(leaky['macro_recall'])})."
+    leaky_text = (f" leaky_relu against {name['base']} on test: {diff_cell(leaky['macro_recall'])} ({verdict(leaky['macro_recall'])})."
                   if leaky else "")
     a = (f"**(a) leaky_relu best on validation, relu on test.** Seed-mean macro recall, validation/test: {ranked}. "
          f"Highest on validation: {top_valid}; on test: {top_test}.{leaky_text} A ranking of seed means is not a verdict: "
@@ -171,6 +187,10 @@ def claims_section(stats: dict[str, Any], choice: dict[str, Any]) -> str:
              f"against {u['control']}: " + "; ".join(parts) + ". " +
              (f"Significantly above the control: {', '.join(above)}." if above else
               f"No activation is shown to beat {u['control']} when the epoch cap is lifted."))
+        if capped:
+            hits = [f"{a} {sum(r == 'max_epochs' for r in reasons)} of {len(reasons)}" for a, reasons in capped.items()]
+            b += (" With the cap, the runs that reached it (stopped by max_epochs, not patience), per activation: "
+                  + ", ".join(hits) + "; a run that never reached the cap trains the same network uncapped.")
     return "\n\n".join(x for x in (a, b, c, d) if x)
 
 
@@ -222,6 +242,14 @@ def recall_heatmap(stats: dict[str, Any], label: str) -> Figure:
     return fig
 
 
+def describe(control: dict[str, Any]) -> str:
+    """The base run's settings in one line."""
+    m, t = control["model"], control["train"]
+    net = f"MLP hidden {m['hidden']}" if m["family"] == "mlp" else f"CNN channels {m['channels']}"
+    return (f"{net}, {m['activation']}, dropout {m['dropout']}, batch norm {m['batch_norm']}; {t['optimizer']} lr {t['lr']:g}, "
+            f"batch {t['batch_size']}, imbalance {t['imbalance']}, at most {t['max_epochs']} epochs, patience {t['patience']}")
+
+
 def detectable_sentence(stats: dict[str, Any], seeds: int) -> str:
     """What the study cannot detect: the smallest difference found with 80% power at its seed count."""
     d = stats.get("detectable")
@@ -233,7 +261,8 @@ def detectable_sentence(stats: dict[str, Any], seeds: int) -> str:
 
 
 def write_markdown(path: Path, stats: dict[str, Any], choice: dict[str, Any], label: str, figures: dict[str, str],
-                   compute: dict[str, Any]) -> str:
+                   compute: dict[str, Any], control: dict[str, Any] | None = None,
+                   capped: dict[str, list[str]] | None = None) -> str:
     """The whole report as Markdown; every number and sentence comes from stats.json and choice.json."""
     full = stats["test"]
     seeds = stats["seeds"]
@@ -246,10 +275,11 @@ def write_markdown(path: Path, stats: dict[str, Any], choice: dict[str, Any], la
            "the control, fixed before test was read; p-values are Holm-adjusted within the axis, and * marks a "
            f"difference significant after adjustment. {detectable_sentence(full, len(seeds))}", "",
            f"Compute: {compute['runs']} training runs, {compute['train_hours']:.2f} h of training wall time in total.", "",
+           *([f"The control (base): {describe(control)}.", ""] if control else []),
            f"![per-class recall]({figures['heatmap']})", ""]
     for axis in full["axes"]:
         out += [f"## {axis}", "", f"**Question.** {QUESTIONS.get(axis, axis)}", "", axis_table(axis, full), "",
-                f"**Conclusion.** {axis_conclusion(axis, full, choice)}", "",
+                f"**Conclusion.** {axis_conclusion(axis, full, choice, control)}", "",
                 f"![{axis}]({figures[f'axis_{axis}']}) ![{axis} curves]({figures[f'curves_{axis}']})", ""]
     if "depth_interaction" in full:
         out += ["## depth × activation", "", f"**Question.** {QUESTIONS['depth_activation']}", "", depth_conclusion(full), "",
@@ -263,7 +293,7 @@ def write_markdown(path: Path, stats: dict[str, Any], choice: dict[str, Any], la
             "train. " + ("Verdicts that differ between the two: " + "; ".join(dis) + "." if dis else
                          "Every axis verdict is the same on both test sets."), ""]
     if "activation" in full["axes"]:
-        out += ["## The original team's claims", "", claims_section(full, choice), ""]
+        out += ["## The original team's claims", "", claims_section(full, choice, control, capped), ""]
     text = "\n".join(out) + "\n"
     path.write_text(text)
     return text

@@ -42,7 +42,13 @@ def main(argv: list[str] | None = None) -> None:
     runs = [read_json(paths.run_file(v.run(s))) for v in trained(families).values()
             for s in (study.confirm_seeds if v is integrated else seeds)]
     compute = {"runs": len(runs), "train_hours": sum(r["wall_time_s"] for r in runs) / 3600}
-    write_markdown(out / "study.md", stats, choice, label, figures, compute)
+    base = read_json(paths.run_file(families["base"][0].run(seeds[0])))
+    # Claim (b): how many capped runs of each uncapped activation reached the epoch cap.
+    activation_runs = {v.value if v.axis != "base" else base["model"]["activation"]: v for v in families["activation"]}
+    capped = {a: [read_json(paths.run_file(activation_runs[a].run(s)))["stop_reason"] for s in seeds]
+              for a in study.uncapped_activations if a in activation_runs}
+    write_markdown(out / "study.md", stats, choice, label, figures, compute, control={"model": base["model"], "train": base["train"]},
+                   capped=capped)
     print(f"report [{label}]: wrote {out}/study.md and {len(figures)} figures")
 
 

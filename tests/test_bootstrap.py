@@ -124,3 +124,14 @@ def test_interval_and_per_class_recall():
     assert interval(np.arange(1001, dtype=float)) == pytest.approx((25.0, 975.0))
     r = per_class_recall([(np.array([0, 0, 1]), np.array([0, 1, 1])), (np.array([0, 0, 1]), np.array([0, 0, 0]))])
     assert r["angry"] == pytest.approx((0.5 + 1.0) / 2) and r["disgust"] == pytest.approx((1.0 + 0.0) / 2)
+
+
+def test_a_score_interval_stays_within_0_and_1():
+    """Seeds far apart near a perfect score would put the t interval past 1; a score's interval is clipped to
+    [0, 1], while its mean and sd are untouched."""
+    good = (Y, Y.copy())
+    bad = (Y, np.where(RNG.random(300) < 0.5, Y, (Y + 1) % 7))
+    s = summarize_variant([good, good, bad], bootstrap_counts(300, 200))
+    lo, hi = s["macro_recall"]["ci95"]
+    assert 0.0 <= lo and hi == 1.0 and s["macro_recall"]["mean"] < 1.0
+    assert s["macro_recall"]["sd"] > 0.2

@@ -183,8 +183,10 @@ def output_candidates() -> tuple[tuple[str, re.Pattern], ...]:
 
 
 def interpolation_regex(path: str) -> str:
-    """A declared path as a regex: each ${...} stands for one path component's worth of text."""
-    return "".join("[^/]+" if part.startswith("${") else re.escape(part) for part in re.split(r"(\$\{[^}]*\})", path))
+    """A declared path as a regex: each ${...} (and each <name> of FILES_IN_OUTPUT_DIRS, such as s<seed>) stands for
+    one path component's worth of text."""
+    return "".join("[^/]+" if part.startswith(("${", "<")) else re.escape(part)
+                   for part in re.split(r"(\$\{[^}]*\}|<[^>]+>)", path))
 
 
 def placeholder_regex(path: str) -> str:
@@ -492,7 +494,7 @@ def test_checks_reject_known_bad_examples(check, text):
 
 
 @pytest.mark.parametrize(("check", "text"), [
-    (path_problems, "`data/preprocess/normalization.json`, `data/train/study/activation-tanh-s0/model.pt`"),
+    (path_problems, "`data/preprocess/normalization.json`, `data/train/study/activation-tanh/s0/model.pt`"),
     (path_problems, "`metrics/evaluate/<variant>.json`, `data/raw/archive.zip`, `.venv/bin/`, `dvc_plots/index.html`"),
     (path_problems, "`stages/<name>.py` `archive.zip:train/angry/x.jpg` `s3://bucket/x` `../shared/data/x.zip`"),
     (module_problems, "`python -m stages.fetch` and `python -m pytest -m \"not slow\"`"),

@@ -24,7 +24,7 @@ def test_conclusion_follows_holm_verdicts_against_the_control():
     """A value far above the control is 'significantly above the control base'; one equal to it gets 'no
     difference from it shown'; the validation pick is named as choose's, not as the test best."""
     text = axis_conclusion("activation", stats_of(base=0.6, activation_tanh=0.9, activation_sigmoid=0.6), CHOICE)
-    assert "activation-tanh significantly above the control base" in text
+    assert "against the control (base), Holm-adjusted within the axis: activation-tanh significantly above it" in text
     assert "no difference from it shown for activation-sigmoid" in text
     assert text.endswith("Chosen on validation (choose): sigmoid.")
     below = axis_conclusion("activation", stats_of(base=0.6, activation_tanh=0.3, activation_sigmoid=0.6), CHOICE)
@@ -77,6 +77,20 @@ def test_integrated_section_says_whether_it_wins():
     assert "does not win: no difference is shown from activation-sigmoid" in tie
 
 
+CONTROL = {"model": {"family": "mlp", "hidden": [256], "channels": [8], "activation": "relu", "dropout": 0.0, "batch_norm": False},
+           "train": {"optimizer": "adam", "lr": 0.001, "batch_size": 32, "imbalance": "none", "max_epochs": 15, "patience": 3}}
+
+
+def test_the_base_is_named_by_its_own_values():
+    """Where the base wins a factor on validation, the report names the base's value (the base (relu)), and the
+    method paragraph describes the control from the base run's settings."""
+    choice = CHOICE | {"chosen": {"activation": "base"}}
+    text = axis_conclusion("activation", stats_of(base=0.6), choice, CONTROL)
+    assert text.endswith("Chosen on validation (choose): the base (relu).")
+    claims = claims_section(stats_of(base=0.9), CHOICE, CONTROL)
+    assert "Highest on validation: sigmoid; on test: the base (relu)." in claims
+
+
 def test_claims_are_answered_from_the_numbers():
     """(a) names the validation and test leaders from the numbers; (d) lists comparisons whose verdict differs
     between macro recall and accuracy, or says none does."""
@@ -90,5 +104,7 @@ def test_claim_b_is_answered_by_the_uncapped_runs():
     ones are not."""
     above = claims_section(stats_of(base=0.6, uncapped_relu=0.6, uncapped_tanh=0.8), CHOICE)
     assert "Significantly above the control: uncapped-tanh." in above
-    equal = claims_section(stats_of(base=0.6, uncapped_relu=0.6, uncapped_tanh=0.6), CHOICE)
+    equal = claims_section(stats_of(base=0.6, uncapped_relu=0.6, uncapped_tanh=0.6), CHOICE,
+                           capped={"relu": ["patience"] * 3, "tanh": ["patience", "max_epochs", "patience"]})
     assert "No activation is shown to beat uncapped-relu when the epoch cap is lifted." in equal
+    assert "per activation: relu 0 of 3, tanh 1 of 3;" in equal
