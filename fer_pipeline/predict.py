@@ -25,6 +25,7 @@ from fer_pipeline import CLASSES, IMAGE_SIZE, FerError, paths
 from fer_pipeline.checkpoint import load_model
 from fer_pipeline.io import atomic_path, read_json
 from fer_pipeline.params import TTAS, PreprocessParams, build_section
+from fer_pipeline.preprocess import scale
 from fer_pipeline.train import predict
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels of the original image
@@ -112,9 +113,9 @@ def normalization(args: dict[str, Any], stats_path: Path, model_path: Path) -> t
 
 
 def to_input(crops: np.ndarray, mean: float, std: float) -> torch.Tensor:
-    """uint8 (N,48,48) crops -> float (N,1,48,48), with the same float32 arithmetic as preprocess.normalize."""
-    x = crops.astype(np.float32) / np.float32(255.0)
-    x = (x - np.float32(mean)) / np.float32(std)
+    """uint8 (N,48,48) crops -> float (N,1,48,48), scaled by preprocess.scale as training inputs were (with mean 0
+    and std 1, `unit` scaling gives the same floats)."""
+    x = scale(crops, {"normalize": "standardize", "mean": mean, "std": std})
     return torch.from_numpy(np.ascontiguousarray(x)).reshape(-1, 1, IMAGE_SIZE, IMAGE_SIZE)
 
 
