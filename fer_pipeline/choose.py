@@ -10,7 +10,7 @@ import numpy as np
 from fer_pipeline import paths
 from fer_pipeline.io import read_json
 from fer_pipeline.params import ModelParams, ParamsFile, PresetsParams, StudyParams, TrainParams, check_study_presets
-from fer_pipeline.variants import FACTORS, Variant, check_no_copies, chosen_settings, study_variants
+from fer_pipeline.variants import CARRIED, FACTORS, Variant, check_no_copies, factor_settings, full_settings, study_variants
 
 
 def valid_recalls(variants: list[Variant], seeds: tuple[int, ...], root: Path = Path(".")) -> dict[str, list[float]]:
@@ -31,25 +31,34 @@ def choose(valid: dict[str, dict[str, list[float]]]) -> dict[str, str]:
     return chosen
 
 
-def study_and_presets(pf: ParamsFile) -> tuple[StudyParams, PresetsParams]:
-    """The study's axes and the presets their names refer to, checked against the base: every name defined,
-    nothing trained twice (variants.check_no_copies)."""
+def study_and_presets(pf: ParamsFile) -> tuple[StudyParams, PresetsParams, ModelParams, TrainParams]:
+    """The study's axes, the presets their names refer to and the base, checked: every name defined, nothing
+    trained twice (variants.check_no_copies)."""
     study, presets = pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets")
+    base_model, base_train = pf.section(ModelParams, "base.model"), pf.section(TrainParams, "base.train")
     check_study_presets(study, presets, pf.where)
-    check_no_copies(study, presets, pf.section(ModelParams, "base.model"), pf.section(TrainParams, "base.train"), pf.where)
-    return study, presets
+    check_no_copies(study, presets, base_model, base_train, pf.where)
+    return study, presets, base_model, base_train
 
 
-def choice_record(study: StudyParams, presets: PresetsParams, root: Path = Path(".")) -> dict[str, Any]:
-    """choice.json: the chosen value per factor, the model/train settings they make (presets resolved, so the
-    integrated runs read no preset themselves), the validation scores they were chosen on, and the best single
-    variant on validation (what the integrated model must beat)."""
+def choice_record(study: StudyParams, presets: PresetsParams, base_model: ModelParams, base_train: TrainParams,
+                  root: Path = Path(".")) -> dict[str, Any]:
+    """choice.json: the chosen value per factor, the validation scores they were chosen on, the best single
+    variant on validation (what the integrated model must beat), the settings of the one-factor picks together
+    (every factor's fields, presets resolved, so no run built from it reads a factor from params), and the
+    carry-over round: the chosen architecture's settings and each carried factor's pick, to be retried on it
+    (none when the chosen architecture is the base's: the axes already measured every factor there)."""
     variants = study_variants(study)
     valid = {f: valid_recalls(variants[f], study.seeds, root) for f in FACTORS}
     chosen = choose(valid)
     by_value = {(f, v.value): v.name for f in FACTORS for v in variants[f]}
     best = max(((f, value) for f in FACTORS for value in valid[f]), key=lambda k: float(np.mean(valid[k[0]][k[1]])))
-    # Axis values are strings in run names; batch sizes are integers in params.
-    typed = {f: int(v) if f == "batch_size" else v for f, v in chosen.items() if v != "base"}
-    return {"chosen": chosen, "settings": chosen_settings(typed, presets), "valid_macro_recall": valid,
-            "best_single": by_value[best]}
+    arch = chosen["architecture"]
+    carryover = None if arch == "base" else {
+        "architecture": arch,
+        "settings": full_settings({"architecture": arch}, presets, base_model, base_train),
+        "factors": {f: {"value": chosen[f], "settings": factor_settings(f, chosen[f], presets, base_model, base_train)}
+                    for f in CARRIED if chosen[f] != "base"},
+    }
+    return {"chosen": chosen, "settings": full_settings(chosen, presets, base_model, base_train),
+            "valid_macro_recall": valid, "best_single": by_value[best], "carryover": carryover}

@@ -15,7 +15,7 @@ from fer_pipeline.params import START_SECTIONS
 
 def stage_args(doc: str, variant: bool = False, argv: list[str] | None = None, seeds: bool = False) -> argparse.Namespace:
     """Parse --params, for per-variant stages --variant, --from, --axis, --choice and --set, and for the study
-    stage --seeds."""
+    stage --seeds and --carry."""
     p = argparse.ArgumentParser(description=doc)
     p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     if variant:
@@ -31,6 +31,9 @@ def stage_args(doc: str, variant: bool = False, argv: list[str] | None = None, s
         p.add_argument("--seeds", default="seeds", choices=["seeds", "confirm_seeds"],
                        help="which study key lists this variant's seeds: seeds, or confirm_seeds (the integrated "
                             "model's fresh seeds)")
+        p.add_argument("--carry", metavar="FACTOR",
+                       help="the carry-over round: --choice's chosen architecture with this factor's pick "
+                            "(activation, batch_size, optimizer or imbalance)")
     return p.parse_args(argv)
 
 

@@ -15,6 +15,7 @@ NORMALIZATION = PREPROCESS / "normalization.json"  # how stages scale DATASET's 
 SPLIT = Path("data/split/indices.npz")
 
 CHOICE = Path("data/choose/choice.json")
+DESIGN = Path("data/design/design.json")  # the integrated model's settings, from the carry-over round
 STATS = Path("data/stats/stats.json")
 REPORTS = Path("reports")
 RELEASE = Path("data/release/model.json")  # the model fer-predict and fer-export use by default

@@ -22,28 +22,31 @@ COST_S = {
     "data": {"synthetic": 4.0, "real": 4.7},
     "baseline": {"synthetic": 6.0, "real": 17.0},
     "recipe": {"synthetic": 60.0, "real": 460.0},
-    "study": {"synthetic": 20.0, "real": 106.0},
+    "study": {"synthetic": 20.0, "real": 87.0},
+    "carryover": {"synthetic": 20.0, "real": 610.0},
     "summary": {"synthetic": 6.0, "real": 8.0},
 }
 KINDS = {
     "data": ("fetch", "preprocess", "split"),
     "baseline": ("train", "evaluate", "plot"),
     "recipe": ("train_cnn", "evaluate_cnn", "plot_cnn"),
-    "summary": ("choose", "stats", "report", "release"),
+    "summary": ("choose", "design", "stats", "report", "release"),
+    "carryover": ("study_carryover", "study_integrated"),
 }
 TITLES = {"data": "data: fetch, preprocess, split", "baseline": "baseline MLP: train, evaluate, plot (the first result)",
           "recipe": "CNN recipe: train_cnn, evaluate_cnn, plot_cnn", "study": "study variants",
-          "summary": "choose, stats, report, release"}
+          "carryover": "carry-over round and integrated model (on the chosen architecture; CNN runs if it is the CNN)",
+          "summary": "choose, design, stats, report, release"}
 
 
 def kind_of(stage: str) -> str:
     """The kind of a stage by its name (matrix entries by their base name)."""
     name = stage.split("@")[0]
-    if name.startswith("study_"):
-        return "study"
     for kind, names in KINDS.items():
         if name in names:
             return kind
+    if name.startswith("study_"):
+        return "study"
     raise FerError(f"dvc.yaml: stage {stage!r} has no kind in fer_pipeline/plan.py KINDS; add it there")
 
 
@@ -51,10 +54,11 @@ def plan(stale: list[str], study: StudyParams, data: str) -> tuple[list[str], fl
     """Lines describing the out-of-date stages per kind, and the expected total seconds."""
     counts = Counter(kind_of(s) for s in stale)
     runs = {"baseline": int("train" in stale), "recipe": int("train_cnn" in stale),
-            "study": sum(len(study.confirm_seeds if s == "study_integrated" else study.seeds)
-                         for s in stale if s.startswith("study_"))}
+            "study": sum(len(study.seeds) for s in stale if kind_of(s) == "study"),
+            "carryover": sum(len(study.confirm_seeds if s == "study_integrated" else study.seeds)
+                             for s in stale if kind_of(s) == "carryover")}
     lines, total = [], 0.0
-    for kind in ("data", "baseline", "recipe", "study", "summary"):
+    for kind in ("data", "baseline", "recipe", "study", "carryover", "summary"):
         if not counts[kind]:
             continue
         seconds = counts[kind] * COST_S[kind][data]

@@ -110,7 +110,7 @@ def chance_note(names: list[str]) -> str:
     """Names the variants whose every seed sits at chance macro recall (they learned to predict one class)."""
     verb, who = ("stays", "it") if len(names) == 1 else ("stay", "they")
     return (f"{', '.join(names)} {verb} at chance macro recall (1/7 = 0.143) in every seed: {who} learned to predict "
-            "essentially one class, so it is flagged degenerate and left out of the comparisons.")
+            f"essentially one class, so {who} {'is' if len(names) == 1 else 'are'} flagged degenerate and left out of the comparisons.")
 
 
 def depth_conclusion(stats: dict[str, Any]) -> str:
@@ -131,13 +131,42 @@ def depth_conclusion(stats: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def integrated_section(stats: dict[str, Any], choice: dict[str, Any], confirm_seeds: list[int]) -> str:
-    """The integrated model's choice and its confirmation on fresh seeds against the base and the best single
-    variant on validation."""
+def carryover_section(stats: dict[str, Any], design: dict[str, Any]) -> str:
+    """The carry-over round: each one-factor pick retried on the chosen architecture; its fit on validation (what
+    the integrated model keeps) and, on test, its effect there and whether it differs from its effect on the base."""
+    if not design["round"]:
+        return f"No carry-over round: {design['why']}."
+    arch = design["architecture"]
+    lines = [f"Each factor's one-factor pick (chosen around the base MLP) is retried on the chosen architecture, "
+             f"{arch}, with the same seeds. Fitted on validation macro recall, seed-paired: the pick's effect on {arch} "
+             "and on the base MLP; the integrated model keeps the picks whose effect on "
+             f"{arch} is above zero (an additive model at {arch}; interactions between two picks are not measured).", "",
+             f"| pick | valid: effect on the base | valid: effect on {arch} | kept | test: effect on {arch} (vs {arch} alone) "
+             "| test: carry-over contrast [95% CI] |", "|---|---|---|---|---|---|"]
+    versus = stats["axes"].get("carryover", {}).get("versus_control", {})
+    contrasts = stats.get("carryover", {}).get("contrasts", {})
+    for factor, r in design["round"].items():
+        label = f"{factor}={r['value']}"
+        d, c = versus.get(f"carryover-{factor}"), contrasts.get(label)
+        lines.append(f"| {label} | {signed(r['effect_at_base'])} | {signed(r['effect_at_architecture'])} | "
+                     f"{'yes' if r['kept'] else 'no'} | {diff_cell(d['macro_recall']) if d else 'left out'} | "
+                     f"{(signed(c['difference']) + ' ' + ci(c['ci95']) + ' ' + verdict(c)) if c else 'left out'} |")
+    differ = [k for k, c in contrasts.items() if c["significant_holm"]]
+    lines += ["", "Carry-over contrast = (" + arch + " + pick − " + arch + ") − (base + pick − base), Holm-adjusted "
+              "within the round: zero when the pick does on " + arch + " what it did on the base MLP. " +
+              ("Picks whose effect differs between the two architectures: " + ", ".join(differ) + "." if differ else
+               "No pick is shown to act differently on " + arch + " than on the base MLP.")]
+    return "\n".join(lines)
+
+
+def integrated_section(stats: dict[str, Any], design: dict[str, Any], confirm_seeds: list[int]) -> str:
+    """The integrated model's setting and its confirmation on fresh seeds against the base, the best single
+    variant on validation and the chosen architecture alone."""
     v = stats["variants"]["integrated"]["macro_recall"]
-    lines = ["Chosen on validation macro recall (never test), one factor at a time: "
-             + ", ".join(f"{k} = {val}" for k, val in choice["chosen"].items()) + ".",
-             "", f"Confirmed on fresh seeds ({', '.join(map(str, confirm_seeds))}): test macro recall {fmt(v['mean'])} "
+    predicted = design.get("predicted_valid_macro_recall")
+    lines = ["Built on validation macro recall (never test): " + ", ".join(f"{k} = {val}" for k, val in design["integrated"].items())
+             + f" ({design['why']}" + (f"; predicted validation macro recall {fmt(predicted)}" if predicted is not None else "")
+             + ").", "", f"Confirmed on fresh seeds ({', '.join(map(str, confirm_seeds))}): test macro recall {fmt(v['mean'])} "
              f"± {fmt(v['sd'])}, 95% CI {ci(v['ci95'])}.",
              "", "| against | Δ macro recall (integrated − other) [95% CI] | Δ accuracy [95% CI] |", "|---|---|---|"]
     for label, d in stats["integrated"].items():
@@ -148,8 +177,8 @@ def integrated_section(stats: dict[str, Any], choice: dict[str, Any], confirm_se
         best = stats["integrated"]["base"]
     word = {"higher": "wins: it is significantly above", "lower": "loses: it is significantly below",
             "no difference shown": "does not win: no difference is shown from"}[verdict(best["macro_recall"])]
-    lines += ["", f"The integrated model {word} {best['against']} ({signed(best['macro_recall']['difference'])}, "
-                  f"95% CI {ci(best['macro_recall']['ci95'])})."]
+    lines += ["", f"The integrated model {word} {best['against']}, the best single variant on validation "
+                  f"({signed(best['macro_recall']['difference'])}, 95% CI {ci(best['macro_recall']['ci95'])})."]
     return "\n".join(lines)
 
 
@@ -260,10 +289,11 @@ def detectable_sentence(stats: dict[str, Any], seeds: int) -> str:
             "a difference that is not shown is not shown to be absent.")
 
 
-def write_markdown(path: Path, stats: dict[str, Any], choice: dict[str, Any], label: str, figures: dict[str, str],
-                   compute: dict[str, Any], control: dict[str, Any] | None = None,
+def write_markdown(path: Path, stats: dict[str, Any], choice: dict[str, Any], design: dict[str, Any], label: str,
+                   figures: dict[str, str], compute: dict[str, Any], control: dict[str, Any] | None = None,
                    capped: dict[str, list[str]] | None = None) -> str:
-    """The whole report as Markdown; every number and sentence comes from stats.json and choice.json."""
+    """The whole report as Markdown; every number and sentence comes from stats.json, choice.json and
+    design.json."""
     full = stats["test"]
     seeds = stats["seeds"]
     out = [f"# FER2013 study report [{label}]", "",
@@ -277,15 +307,16 @@ def write_markdown(path: Path, stats: dict[str, Any], choice: dict[str, Any], la
            f"Compute: {compute['runs']} training runs, {compute['train_hours']:.2f} h of training wall time in total.", "",
            *([f"The control (base): {describe(control)}.", ""] if control else []),
            f"![per-class recall]({figures['heatmap']})", ""]
-    for axis in full["axes"]:
+    for axis in (a for a in full["axes"] if a != "carryover"):
         out += [f"## {axis}", "", f"**Question.** {QUESTIONS.get(axis, axis)}", "", axis_table(axis, full), "",
                 f"**Conclusion.** {axis_conclusion(axis, full, choice, control)}", "",
                 f"![{axis}]({figures[f'axis_{axis}']}) ![{axis} curves]({figures[f'curves_{axis}']})", ""]
     if "depth_interaction" in full:
         out += ["## depth × activation", "", f"**Question.** {QUESTIONS['depth_activation']}", "", depth_conclusion(full), "",
                 f"![depth]({figures['axis_depth_activation']}) ![depth curves]({figures['curves_depth_activation']})", ""]
+    out += ["## Carry-over round: do the MLP picks hold on the chosen architecture?", "", carryover_section(full, design), ""]
     if "integrated" in full:
-        out += ["## Integrated model", "", integrated_section(full, choice, stats["confirm_seeds"]), "",
+        out += ["## Integrated model", "", integrated_section(full, design, stats["confirm_seeds"]), "",
                 f"![integrated confusion]({figures['integrated_confusion']})", ""]
     dis = stats["dedup_disagreements"]
     out += ["## Full and deduplicated test sets", "",

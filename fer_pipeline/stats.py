@@ -24,7 +24,7 @@ from fer_pipeline.bootstrap import (
 )
 from fer_pipeline.params import StudyParams
 from fer_pipeline.results import read_predictions
-from fer_pipeline.variants import Variant, depth_grid, trained
+from fer_pipeline.variants import BASE, BASE_DEPTH, Variant, axis_variant, depth_grid, trained
 
 Runs = list[tuple[np.ndarray, np.ndarray]]
 CHANCE = 1 / len(CLASSES)  # macro recall of always predicting one class
@@ -67,14 +67,13 @@ def interaction(study: StudyParams, family: list[Variant], runs: dict[str, Runs]
     depth 1), ref being the base's activation; Holm within the family. A contrast with a degenerate cell is left
     out (its cell carries no activation effect to compare)."""
     grid = depth_grid(study, family)
-    depth1 = [(d, a) for d, a in grid if d == min(d for d, _ in grid)]
-    ref = next((a for (_, a) in depth1 if grid[(depth1[0][0], a)].axis == "base"), depth1[0][1])
+    ref = next((a for a in study.depth_activations if grid[(BASE_DEPTH, a)].axis == "base"), study.depth_activations[0])
     out: dict[str, Any] = {"reference": ref, "contrasts": {}, "excluded": []}
     for d in study.depths:
         for a in study.depth_activations:
             if a == ref:
                 continue
-            cells = [grid[(d, a)], grid[(depth1[0][0], a)], grid[(d, ref)], grid[(depth1[0][0], ref)]]
+            cells = [grid[(d, a)], grid[(BASE_DEPTH, a)], grid[(d, ref)], grid[(BASE_DEPTH, ref)]]
             label = f"depth {d}: {a} vs {ref}"
             if any(degenerate(summaries[c.name]) for c in cells):
                 out["excluded"].append(label)
@@ -86,11 +85,32 @@ def interaction(study: StudyParams, family: list[Variant], runs: dict[str, Runs]
     return out
 
 
+def carryover(family: list[Variant], runs: dict[str, Runs], summaries: dict[str, Any], boot: np.ndarray) -> dict[str, Any]:
+    """Whether each one-factor pick carries over to the chosen architecture: (architecture + pick - architecture)
+    - (base + pick - base), paired by seed and image; zero when the pick does on the architecture what it did on
+    the base MLP. Holm within the family; a contrast with a degenerate cell is left out."""
+    arch = family[0]
+    out: dict[str, Any] = {"control": arch.name, "contrasts": {}, "excluded": []}
+    for v in family[1:]:
+        factor, value = v.settings[-1]
+        cells = [v, arch, axis_variant(factor, value), BASE]
+        label = f"{factor}={value}"
+        if any(summaries[c.name]["degenerate"] for c in cells):
+            out["excluded"].append(label)
+            continue
+        terms = [(runs[c.name], w) for c, w in zip(cells, (1.0, -1.0, -1.0, 1.0), strict=True)]
+        out["contrasts"][label] = {"cells": [c.name for c in cells], **paired_contrast(terms, boot)}
+    for label, h in holm({k: c["p"] for k, c in out["contrasts"].items()}).items():
+        out["contrasts"][label].update(h)
+    return out
+
+
 def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resamples: int, study: StudyParams,
                 best_single: str | None) -> dict[str, Any]:
-    """On one test set: summaries per variant, each axis against its control, the depth interaction, and the
-    integrated model against the base and against `best_single` (the study variant with the best validation
-    macro recall)."""
+    """On one test set: summaries per variant, each axis against its control (the carry-over round against the
+    chosen architecture), the depth interaction, the carry-over contrasts, and the integrated model against the
+    base, against `best_single` (the study variant with the best validation macro recall) and against the chosen
+    architecture alone."""
     n = len(next(iter(runs.values()))[0][0])
     boot = bootstrap_counts(n, resamples, seed=0)
     out: dict[str, Any] = {"test_images": n, "variants": {}, "axes": {}}
@@ -99,7 +119,7 @@ def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resam
         out["variants"][v.name] = {"axis": v.axis, "value": v.value, "settings": dict(v.settings), **summary,
                                    "recall_per_class": per_class_recall(runs[v.name]), "degenerate": degenerate(summary)}
     for axis, vs in families.items():
-        if axis in ("base", "integrated", "depth_activation"):
+        if axis in ("base", "integrated", "depth_activation") or not vs:
             continue
         control, others = vs[0].name, [v.name for v in vs[1:]]
         kept = [n for n in others if not out["variants"][n]["degenerate"]]
@@ -111,10 +131,15 @@ def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resam
     out["detectable"] = {"macro_recall": detectable_difference(float(np.median(ses)), seeds)} if seeds > 1 and ses else None
     if "depth_activation" in families:
         out["depth_interaction"] = interaction(study, families["depth_activation"], runs, out["variants"], boot)
+    if families.get("carryover"):
+        out["carryover"] = carryover(families["carryover"], runs, out["variants"], boot)
     if "integrated" in families:
         pairs = {"base": ("integrated", "base")}
         if best_single and best_single != "base":
             pairs["best single variant"] = ("integrated", best_single)
+        arch = families["carryover"][0].name if families.get("carryover") else None
+        if arch and arch != best_single:
+            pairs["chosen architecture alone"] = ("integrated", arch)
         out["integrated"] = compare(runs, pairs, boot)
     return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from fer_pipeline import FerError
@@ -20,6 +21,8 @@ from fer_pipeline.params import (
 # Factors the choose stage picks for the integrated model, in the order their settings apply
 # (an architecture sets the widths first; the other factors then change one thing each).
 FACTORS = ("architecture", "activation", "batch_size", "optimizer", "imbalance")
+# The factors whose picks (made around the base MLP) the carry-over round retries on the chosen architecture.
+CARRIED = FACTORS[1:]
 
 Settings = dict[str, dict[str, Any]]  # {"model": {field: value}, "train": {field: value}}
 
@@ -61,11 +64,29 @@ def merge(*parts: Settings) -> Settings:
     return out
 
 
-def chosen_settings(chosen: dict[str, Any], presets: PresetsParams) -> Settings:
-    """The model/train settings of one value per factor (FACTORS order), optimizer and architecture names looked
-    up in the typed presets: what choose writes to choice.json for the integrated runs."""
+def base_part(factor: str, base_model: ModelParams, base_train: TrainParams) -> Settings:
+    """The fields one factor sets, at the base's own values (what "base" means for that factor)."""
+    if factor == "architecture":
+        return {"model": {f.name: getattr(base_model, f.name) for f in dataclass_fields(ArchitecturePreset)}}
+    if factor == "optimizer":
+        return {"train": {f.name: getattr(base_train, f.name) for f in dataclass_fields(OptimizerPreset)}}
+    return axis_settings(factor, base_model.activation if factor == "activation" else getattr(base_train, factor))
+
+
+def factor_settings(factor: str, value: str, presets: PresetsParams, base_model: ModelParams,
+                    base_train: TrainParams) -> Settings:
+    """The fields one factor's value sets: "base" is the base's own; batch sizes come as strings from run names."""
+    if value == "base":
+        return base_part(factor, base_model, base_train)
     named = {"optimizer": presets.optimizers, "architecture": presets.architectures}
-    return merge(*(axis_settings(f, chosen[f], named.get(f, {}).get(chosen[f])) for f in FACTORS if f in chosen))
+    return axis_settings(factor, int(value) if factor == "batch_size" else value, named.get(factor, {}).get(value))
+
+
+def full_settings(chosen: dict[str, str], presets: PresetsParams, base_model: ModelParams,
+                  base_train: TrainParams) -> Settings:
+    """Every factor's fields (FACTORS order), the chosen value's or the base's own where none or "base" is chosen:
+    a run built from it reads no factor from params, whatever was chosen (so its stage declares none)."""
+    return merge(*(factor_settings(f, chosen.get(f, "base"), presets, base_model, base_train) for f in FACTORS))
 
 
 def model_and_train(pf: ParamsFile, start: str, axes: list[str], choice: Settings | None,
@@ -123,8 +144,11 @@ class Variant:
 
     @property
     def path(self) -> str:
-        """The variant's folder: axis runs under study/, the integrated model's under integrated/ (choose reads
-        all of metrics/train/study, and the integrated runs it leads to must not be inside it)."""
+        """The variant's folder: axis runs under study/, the carry-over round's under carryover/<factor>, the
+        integrated model's under integrated/ (choose reads all of metrics/train/study, and the runs it leads to
+        must not be inside it)."""
+        if self.axis == "carryover":
+            return f"carryover/{self.settings[-1][0]}"
         return f"{'integrated' if self.axis == 'integrated' else 'study'}/{self.name}"
 
     def run(self, seed: int) -> str:
@@ -150,10 +174,7 @@ def study_variants(study: StudyParams) -> dict[str, list[Variant]]:
         "activation": study.activations, "batch_size": study.batch_sizes, "optimizer": study.optimizers,
         "architecture": study.architectures, "imbalance": study.imbalances,
     }
-    axes = {
-        axis: [BASE, *(Variant(f"{axis.replace('_', '')}-{v}", axis, ((axis, str(v)),)) for v in values)]
-        for axis, values in one.items()
-    }
+    axes = {axis: [BASE, *(axis_variant(axis, str(v)) for v in values)] for axis, values in one.items()}
     by_activation = {v.value: v for v in axes["activation"][1:]}
     axes["depth_activation"] = [by_activation.get(a, BASE) for a in study.depth_activations] + [
         Variant(f"depth-{d}-{a}", "depth_activation", (("depth", str(d)), ("activation", a)))
@@ -164,6 +185,24 @@ def study_variants(study: StudyParams) -> dict[str, list[Variant]]:
     axes["base"] = [BASE]
     axes["integrated"] = [Variant("integrated", "integrated", ())]
     return axes
+
+
+def axis_variant(axis: str, value: str) -> Variant:
+    """The one-factor axis run of one value (the base for "base")."""
+    return BASE if value == "base" else Variant(f"{axis.replace('_', '')}-{value}", axis, ((axis, str(value)),))
+
+
+def carryover_variants(choice: dict[str, Any]) -> list[Variant]:
+    """The carry-over round as a family, control first: the chosen architecture's own axis run, then that
+    architecture with each carried factor's pick (choice.json's carryover; none when the architecture is the
+    base's, whose factors the one-factor axes already measured)."""
+    carry = choice.get("carryover")
+    if not carry:
+        return []
+    arch = carry["architecture"]
+    return [axis_variant("architecture", arch), *(
+        Variant(f"carryover-{f}", "carryover", (("architecture", arch), (f, str(c["value"]))))
+        for f, c in carry["factors"].items())]
 
 
 def depth_grid(study: StudyParams, family: list[Variant]) -> dict[tuple[int, str], Variant]:

@@ -28,11 +28,12 @@ def main(argv: list[str] | None = None) -> None:
     evaluate(args.variant, *read_params(args, ParamsFile(args.params)))
 
 
-def evaluate(variant: str, device_name: str, how: EvaluateParams) -> None:
-    """Predict the test set with run `variant`'s checkpoint and write its metrics, predictions and report."""
+def evaluate(variant: str, device_name: str, how: EvaluateParams, data: dict | None = None) -> None:
+    """Predict the test set with run `variant`'s checkpoint and write its metrics, predictions and report
+    (`data`: the split's tensors with x_test/y_test when the caller already holds them)."""
     device = resolve_device(device_name)
     model, _ = load_model(paths.model_file(variant))
-    data = load_split_tensors(("test",))
+    data = data if data is not None else load_split_tensors(("test",))
     test_idx = np.load(paths.SPLIT)["test"]
     twin = np.load(paths.DUPLICATES)["test_twin"][test_idx]
     ids = load_dataset(paths.DATASET).ids[test_idx]

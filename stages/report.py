@@ -9,7 +9,7 @@ from fer_pipeline.params import ParamsFile, StudyParams
 from fer_pipeline.plots import confusion_figure, save_figure
 from fer_pipeline.report import axis_figure, curves_figure, recall_heatmap, write_markdown
 from fer_pipeline.results import read_history
-from fer_pipeline.variants import study_variants, trained
+from fer_pipeline.variants import carryover_variants, study_variants, trained
 
 
 def parse(argv=None):
@@ -23,13 +23,13 @@ def read_params(args, pf: ParamsFile) -> StudyParams:
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     study = read_params(args, ParamsFile(args.params))
-    stats, choice, label = read_json(paths.STATS), read_json(paths.CHOICE), data_label()
-    families, seeds, out = study_variants(study), study.seeds, paths.REPORTS
+    stats, choice, design, label = read_json(paths.STATS), read_json(paths.CHOICE), read_json(paths.DESIGN), data_label()
+    families, seeds, out = study_variants(study) | {"carryover": carryover_variants(choice)}, study.seeds, paths.REPORTS
     full = stats["test"]
     figures = {"heatmap": "recall_heatmap.png", "integrated_confusion": "integrated_confusion.png"}
     save_figure(recall_heatmap(full, label), out / figures["heatmap"])
     for axis, vs in families.items():
-        if axis in ("base", "integrated"):
+        if axis in ("base", "integrated", "carryover"):  # the carry-over round is a table in the integrated part
             continue
         figures[f"axis_{axis}"], figures[f"curves_{axis}"] = f"axis_{axis}.png", f"curves_{axis}.png"
         save_figure(axis_figure(axis, [v.name for v in vs], full, label), out / figures[f"axis_{axis}"])
@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     activation_runs = {v.value if v.axis != "base" else base["model"]["activation"]: v for v in families["activation"]}
     capped = {a: [read_json(paths.run_file(activation_runs[a].run(s)))["stop_reason"] for s in seeds]
               for a in study.uncapped_activations if a in activation_runs}
-    write_markdown(out / "study.md", stats, choice, label, figures, compute, control={"model": base["model"], "train": base["train"]},
-                   capped=capped)
+    write_markdown(out / "study.md", stats, choice, design, label, figures, compute,
+                   control={"model": base["model"], "train": base["train"]}, capped=capped)
     print(f"report [{label}]: wrote {out}/study.md and {len(figures)} figures")
 
 

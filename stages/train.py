@@ -56,15 +56,17 @@ def main(argv: list[str] | None = None) -> None:
     train(args.variant, mp, tp)
 
 
-def train(variant: str, mp: ModelParams, tp: TrainParams) -> None:
+def train(variant: str, mp: ModelParams, tp: TrainParams, data: dict | None = None) -> None:
     """Train run `variant` with these params (in this process, or as one rank under torchrun); rank 0 writes
-    its checkpoint, run record and DVCLive log."""
+    its checkpoint, run record and DVCLive log. `data` is the split's tensors when the caller already holds them
+    (the study stage loads them once for all its seeds; fit never changes them)."""
     generator = seed_everything(tp.seed, tp.threads)
     device = resolve_device(tp.device)
     ctx = init_from_env(device)
     label = data_label()
     start = time.perf_counter()
-    result = fit_logged(build_model(mp), load_split_tensors(("train", "valid")), tp, generator, device, ctx, variant, label)
+    data = data if data is not None else load_split_tensors(("train", "valid"))
+    result = fit_logged(build_model(mp), data, tp, generator, device, ctx, variant, label)
     close(ctx)
     if not ctx.main:
         return  # rank 0 alone writes outputs

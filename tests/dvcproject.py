@@ -37,6 +37,9 @@ STUDY_RUNS = {
     "study_integrated": "integrated/integrated/s100",
 }
 VARIANTS = ["baseline", "cnn", *STUDY_RUNS.values()]
+# The carry-over round's stages: what each trains depends on choose's picks (data/choose/choice.json).
+CARRYOVER_STAGES = {"study_carryover@activation", "study_carryover@batch_size", "study_carryover@optimizer",
+                    "study_carryover@imbalance"}
 ENV = {
     **os.environ,
     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",

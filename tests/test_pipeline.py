@@ -14,7 +14,7 @@ import pytest
 
 from fer_pipeline import SYNTHETIC_BANNER
 
-from .dvcproject import ACTIVATIONS, ENV, STUDY_RUNS, VARIANTS, ran, set_param, sh, stale, tiny_copy
+from .dvcproject import ACTIVATIONS, CARRYOVER_STAGES, ENV, STUDY_RUNS, VARIANTS, ran, set_param, sh, stale, tiny_copy
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 AXES = ("activation", "batch_size", "optimizer", "architecture", "imbalance", "depth_activation", "uncapped", "base",
-        "integrated")
+        "integrated", "carryover")
 
 
 def test_repro_writes_every_output_and_is_up_to_date(project: Path) -> None:
@@ -43,6 +43,12 @@ def test_repro_writes_every_output_and_is_up_to_date(project: Path) -> None:
     for v in VARIANTS:
         expected += [f"data/train/{v}/model.pt", f"data/train/{v}/run.json", f"metrics/train/{v}/metrics.json",
                      f"metrics/evaluate/{v}.json", f"data/evaluate/{v}/predictions.csv", f"data/evaluate/{v}/report.json"]
+    carry = json.loads((project / "data/choose/choice.json").read_text())["carryover"]
+    for stage in CARRYOVER_STAGES:  # a carried pick is trained with the study's seed, else the stage says why not
+        factor = stage.split("@")[1]
+        expected += ([f"data/train/carryover/{factor}/s0/model.pt", f"metrics/evaluate/carryover/{factor}/s0.json"]
+                     if carry and factor in carry["factors"] else [f"data/train/carryover/{factor}/skipped.json"])
+    expected += ["data/design/design.json"]
     missing = [p for p in expected if not (project / p).is_file()]
     assert not missing
     assert stale(project) == set()
@@ -78,14 +84,14 @@ def study_stages(skip: tuple[str, ...] = ()) -> set[str]:
     ("model.hidden", [16], {"train"}),
     ("train.lr", 0.01, {"train"}),
     ("train.device", "cpu", {"train", "evaluate"}),
-    # the study's base: every axis reruns except the one that sweeps the key; the integrated model takes the
-    # chosen factors from choice.json, so only the base keys no factor sets move it; choose checks the axes
-    # against the base (nothing trained twice), so it reads the base too
+    # the study's base: every axis reruns except the one that sweeps the key; the carry-over round and the
+    # integrated model take every factor from choice.json/design.json, so only the base keys no factor sets move
+    # them; choose checks the axes against the base (nothing trained twice), so it reads the base too
     ("base.model.activation", "tanh", study_stages(("activation", "depth", "integrated", "uncapped")) | {"choose"}),
     ("base.train.batch_size", 16, study_stages(("batch_size", "integrated")) | {"choose"}),
     ("base.train.lr", 0.01, study_stages(("optimizer", "integrated")) | {"choose"}),
     ("base.model.hidden", [48], study_stages(("architecture", "integrated")) | {"choose"}),
-    ("base.train.device", "cpu", study_stages() | {"choose"}),
+    ("base.train.device", "cpu", study_stages() | CARRYOVER_STAGES | {"choose"}),
     ("presets.optimizers.sgd.lr", 0.05, {"study_optimizer@sgd", "choose"}),
     ("split.valid_fraction", 0.25, {"split"}),
     ("preprocess.normalize", "standardize", {"preprocess"}),
@@ -94,12 +100,12 @@ def study_stages(skip: tuple[str, ...] = ()) -> set[str]:
     # the cnn recipe is its own section: it moves alone
     ("cnn.train.lr", 0.01, {"train_cnn"}),
     ("cnn.train.augment", "none", {"train_cnn"}),
-    ("base.train.augment", "flip_shift", study_stages() | {"choose"}),
+    ("base.train.augment", "flip_shift", study_stages() | CARRYOVER_STAGES | {"choose"}),
     # adding a value adds its stage; choose/stats/report read the whole study section
     ("study.activations", [*ACTIVATIONS, "leaky_relu"], {"study_activation@leaky_relu", "choose", "stats", "report"}),
-    # a study stage trains all its variant's seeds: adding one reruns each axis variant (not the integrated
-    # model, whose seeds are study.confirm_seeds)
-    ("study.seeds", [0, 1], study_stages(("integrated",)) | {"choose", "stats", "report"}),
+    # a study stage trains all its variant's seeds: adding one reruns each axis variant and the carry-over round
+    # (not the integrated model, whose seeds are study.confirm_seeds)
+    ("study.seeds", [0, 1], study_stages(("integrated",)) | CARRYOVER_STAGES | {"choose", "design", "stats", "report"}),
     ("study.confirm_seeds", [100, 101], {"study_integrated", "choose", "stats", "report"}),
 ])
 def test_param_change_marks_exactly_its_stages(project: Path, key: str, value: object, expected: set[str]) -> None:

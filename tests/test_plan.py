@@ -27,16 +27,20 @@ def test_every_stage_of_dvc_yaml_has_a_kind():
 
 def test_plan_counts_stages_runs_and_time():
     """A fresh clone's plan counts each kind's stages, the training runs (each study stage trains every seed,
-    the integrated model its confirmation seeds) and sums the per-stage costs of the data it runs on."""
+    the integrated model its confirmation seeds) and sums the per-stage costs of the data it runs on; the
+    carry-over round and the integrated model are counted apart, at the chosen architecture's cost."""
     s = study()
     stale = ["fetch", "preprocess", "split", "train", "evaluate", "plot", "study_base", "study_activation@tanh",
-             "study_integrated", "choose"]
+             "study_carryover@optimizer", "study_integrated", "choose", "design"]
     lines, total = plan(stale, s, "synthetic")
     assert lines[0].startswith("  data: fetch, preprocess, split: 3 stages")
     assert "1 training run," in lines[1]
-    assert f"3 stages, {2 * len(s.seeds) + len(s.confirm_seeds)} training runs" in lines[2]
+    assert f"study variants: 2 stages, {2 * len(s.seeds)} training runs" in lines[2]
+    assert f"2 stages, {len(s.seeds) + len(s.confirm_seeds)} training runs" in lines[3]
+    assert lines[4].startswith("  choose, design, stats, report, release: 2 stages")
     assert total == pytest.approx(3 * COST_S["data"]["synthetic"] + 3 * COST_S["baseline"]["synthetic"]
-                                  + 3 * COST_S["study"]["synthetic"] + COST_S["summary"]["synthetic"])
+                                  + 2 * COST_S["study"]["synthetic"] + 2 * COST_S["carryover"]["synthetic"]
+                                  + 2 * COST_S["summary"]["synthetic"])
     assert plan(stale, s, "real")[1] > total
 
 

@@ -6,13 +6,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_pipeline.report import axis_conclusion, axis_table, claims_section, depth_conclusion, detectable_sentence, integrated_section
+from fer_pipeline.report import (
+    axis_conclusion,
+    axis_table,
+    carryover_section,
+    chance_note,
+    claims_section,
+    depth_conclusion,
+    detectable_sentence,
+    integrated_section,
+)
 from fer_pipeline.stats import study_stats
 
-from .test_stats import STUDY, Y, crafted
+from .test_stats import STUDY, Y, crafted, with_round
 
 CHOICE = {"chosen": {"activation": "sigmoid"}, "best_single": "activation-sigmoid",
           "valid_macro_recall": {"activation": {"base": [0.50] * 3, "sigmoid": [0.55] * 3, "tanh": [0.40] * 3}}}
+DESIGN = {"architecture": "base", "round": {}, "integrated": {"architecture": "base", "activation": "sigmoid"},
+          "predicted_valid_macro_recall": None, "why": "the chosen architecture is the base's"}
 
 
 def stats_of(**scores: float) -> dict:
@@ -68,13 +79,36 @@ def test_depth_conclusion_reports_the_interaction():
 def test_integrated_section_says_whether_it_wins():
     """Against the best single variant on validation: 'wins' only when significantly above, 'loses' when below,
     'does not win' otherwise."""
-    win = integrated_section(stats_of(base=0.5, activation_sigmoid=0.6, integrated=0.8), CHOICE, [10, 11, 12])
+    win = integrated_section(stats_of(base=0.5, activation_sigmoid=0.6, integrated=0.8), DESIGN, [10, 11, 12])
     assert "The integrated model wins: it is significantly above activation-sigmoid" in win
-    assert "Confirmed on fresh seeds (10, 11, 12)" in win
-    lose = integrated_section(stats_of(base=0.5, activation_sigmoid=0.6, integrated=0.3), CHOICE, [10, 11, 12])
+    assert "Confirmed on fresh seeds (10, 11, 12)" in win and "activation = sigmoid (the chosen architecture is the base's)" in win
+    lose = integrated_section(stats_of(base=0.5, activation_sigmoid=0.6, integrated=0.3), DESIGN, [10, 11, 12])
     assert "The integrated model loses: it is significantly below activation-sigmoid" in lose
-    tie = integrated_section(stats_of(base=0.5, activation_sigmoid=0.6, integrated=0.6), CHOICE, [10, 11, 12])
+    tie = integrated_section(stats_of(base=0.5, activation_sigmoid=0.6, integrated=0.6), DESIGN, [10, 11, 12])
     assert "does not win: no difference is shown from activation-sigmoid" in tie
+
+
+def test_carryover_section_reports_fit_and_contrasts():
+    """The round's table gives each pick's validation effects and whether the integrated model kept it, its test
+    effect on the architecture and its carry-over contrast; a pick that acts differently on the architecture is
+    named; without a round the section says why."""
+    families, data = with_round(base=0.5, activation_sigmoid=0.7, architecture_mlp3=0.6, carryover_activation=0.6,
+                                optimizer_sgd=0.5, carryover_optimizer=0.6)
+    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid")
+    design = {"architecture": "mlp3", "round": {
+        "activation": {"value": "sigmoid", "effect_at_base": 0.2, "effect_at_architecture": -0.01, "kept": False},
+        "optimizer": {"value": "sgd", "effect_at_base": 0.0, "effect_at_architecture": 0.01, "kept": True}}}
+    text = carryover_section(stats, design)
+    row = next(r for r in text.splitlines() if r.startswith("| activation=sigmoid |"))
+    assert row.startswith("| activation=sigmoid | +0.200 | -0.010 | no | ") and "lower |" in row
+    assert "| optimizer=sgd | +0.000 | +0.010 | yes |" in text
+    assert "Picks whose effect differs between the two architectures: activation=sigmoid." in text
+    assert carryover_section(stats, DESIGN) == "No carry-over round: the chosen architecture is the base's."
+
+
+def test_chance_note_agrees_in_number():
+    """One degenerate variant 'is flagged', several 'are flagged'."""
+    assert "so it is flagged" in chance_note(["a"]) and "so they are flagged" in chance_note(["a", "b"])
 
 
 CONTROL = {"model": {"family": "mlp", "hidden": [256], "channels": [8], "activation": "relu", "dropout": 0.0, "batch_norm": False},

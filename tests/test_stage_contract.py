@@ -17,8 +17,8 @@ from dvc.dependency.param import ParamsDependency
 from dvc.repo import Repo
 
 from fer_pipeline.io import write_json
-from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams
-from fer_pipeline.variants import chosen_settings
+from fer_pipeline.params import ModelParams, ParamsFile, PresetsParams, StudyParams, TrainParams
+from fer_pipeline.variants import CARRIED, factor_settings, full_settings
 
 from .conftest import ROOT
 
@@ -88,13 +88,23 @@ def leaves(node, prefix: str) -> set[str]:
     return {prefix}
 
 
-def crafted_choice(path: Path) -> None:
-    """A choice.json as the choose stage writes it (first value of every factor), for stages that read one."""
+def crafted_choice(root: Path, picks: dict[str, str] | None = None) -> None:
+    """choice.json and design.json as choose and design write them (by default the first value of every factor,
+    each carried over to the first architecture), for the stages that read one."""
     pf = ParamsFile(ROOT / "params.yaml")
     study, presets = pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets")
-    first = {"activation": study.activations[0], "batch_size": study.batch_sizes[0], "imbalance": study.imbalances[0],
-             "optimizer": study.optimizers[0], "architecture": study.architectures[0]}
-    write_json(path, {"chosen": first, "settings": chosen_settings(first, presets)})
+    bm, bt = pf.section(ModelParams, "base.model"), pf.section(TrainParams, "base.train")
+    first = picks or {"activation": study.activations[0], "batch_size": str(study.batch_sizes[0]),
+                      "imbalance": study.imbalances[0], "optimizer": study.optimizers[0],
+                      "architecture": study.architectures[0]}
+    settings = full_settings(first, presets, bm, bt)
+    arch = first["architecture"]
+    carry = None if arch == "base" else {
+        "architecture": arch, "settings": full_settings({"architecture": arch}, presets, bm, bt),
+        "factors": {f: {"value": first[f], "settings": factor_settings(f, first[f], presets, bm, bt)}
+                    for f in CARRIED if first[f] != "base"}}
+    write_json(root / "data/choose/choice.json", {"chosen": first, "settings": settings, "carryover": carry})
+    write_json(root / "data/design/design.json", {"settings": settings})
 
 
 def test_stages_run_as_modules(stages):
@@ -123,8 +133,8 @@ def test_params_declared_are_params_read(stages, tmp_path, monkeypatch):
     recording params file reads exactly the declared keys: every key read is declared (a key the command
     line sets, like a matrix stage's swept value, is never read), and every declared key is read in full."""
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    crafted_choice(tmp_path / "data/choose/choice.json")
-    monkeypatch.chdir(tmp_path)  # --choice data/choose/choice.json resolves to the crafted one
+    crafted_choice(tmp_path)
+    monkeypatch.chdir(tmp_path)  # --choice data/choose/choice.json (data/design/design.json) resolves to the crafted one
     for stage in stages:
         module, argv = module_of(stage.cmd)
         mod = importlib.import_module(module)

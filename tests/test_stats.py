@@ -9,7 +9,7 @@ import numpy as np
 from fer_pipeline.bootstrap import holm
 from fer_pipeline.params import StudyParams
 from fer_pipeline.stats import axis_metrics, disagreements, study_stats
-from fer_pipeline.variants import study_variants, trained
+from fer_pipeline.variants import carryover_variants, study_variants, trained
 
 STUDY = StudyParams(seeds=(0, 1, 2), confirm_seeds=(10, 11, 12), activations=("sigmoid", "tanh"), batch_sizes=(64,),
                     optimizers=("sgd",), architectures=("mlp3",), imbalances=("class_weights",), depths=(3,),
@@ -89,3 +89,30 @@ def test_dedup_disagreements_are_named():
     assert disagreements({"test": one(True), "test_dedup": one(True)}) == []
     assert disagreements({"test": one(True), "test_dedup": one(False)}) == [
         "activation-tanh vs base: higher on the full test set, no difference shown on the deduplicated one"]
+
+
+def with_round(**scores: float) -> tuple[dict, dict]:
+    """crafted() plus a carry-over round on mlp3: its sigmoid and sgd picks retried there."""
+    families, data = crafted(**scores)
+    choice = {"carryover": {"architecture": "mlp3", "factors": {"activation": {"value": "sigmoid"},
+                                                                "optimizer": {"value": "sgd"}}}}
+    families = families | {"carryover": carryover_variants(choice)}
+    for v in families["carryover"][1:]:
+        data[v.name] = runs(scores.get(v.name.replace("-", "_"), 0.5))
+    return families, data
+
+
+def test_carryover_is_an_interaction_interval():
+    """sigmoid helps the base MLP by +0.2 but does nothing on mlp3, sgd does nothing on either: the carry-over
+    contrast (mlp3 + pick - mlp3) - (base + pick - base) is about -0.2 and significant for sigmoid, about 0 and
+    not significant for sgd; the round's runs are compared with the architecture alone, and the integrated model
+    also with the architecture alone."""
+    families, data = with_round(base=0.5, activation_sigmoid=0.7, architecture_mlp3=0.6, carryover_activation=0.6,
+                                optimizer_sgd=0.5, carryover_optimizer=0.6)
+    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid")
+    c = stats["carryover"]["contrasts"]
+    assert c["activation=sigmoid"]["cells"] == ["carryover-activation", "architecture-mlp3", "activation-sigmoid", "base"]
+    assert abs(c["activation=sigmoid"]["difference"] + 0.2) < 0.05 and c["activation=sigmoid"]["significant_holm"]
+    assert abs(c["optimizer=sgd"]["difference"]) < 0.05 and not c["optimizer=sgd"]["significant_holm"]
+    assert stats["axes"]["carryover"]["control"] == "architecture-mlp3"
+    assert stats["integrated"]["chosen architecture alone"]["against"] == "architecture-mlp3"

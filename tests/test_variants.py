@@ -12,11 +12,15 @@ from fer_pipeline import FerError
 from fer_pipeline.params import ModelParams, ParamsFile, PresetsParams, StudyParams, TrainParams
 from fer_pipeline.variants import (
     BASE,
+    CARRIED,
+    FACTORS,
     Variant,
     axis_settings,
+    carryover_variants,
     check_no_copies,
     depth_grid,
     effective,
+    full_settings,
     model_and_train,
     read_axis,
     study_variants,
@@ -114,6 +118,28 @@ def test_run_names():
     assert Variant("depth-3-relu", "depth_activation", ()).run(1) == "study/depth-3-relu/s1"
 
 
+def test_full_settings_fill_base_picks_with_the_base():
+    """full_settings sets every factor's fields: a chosen value's, and the base's own for "base", so a run built
+    from it reads no factor from params whatever choose picked."""
+    pf = ParamsFile(PARAMS)
+    presets, bm, bt = pf.section(PresetsParams, "presets"), pf.section(ModelParams, "base.model"), pf.section(TrainParams, "base.train")
+    s = full_settings({f: "base" for f in FACTORS} | {"optimizer": "rmsprop", "batch_size": "64"}, presets, bm, bt)
+    assert s["model"] == {"family": "mlp", "hidden": bm.hidden, "channels": bm.channels, "convs": bm.convs,
+                          "dropout": bm.dropout, "batch_norm": bm.batch_norm, "activation": bm.activation}
+    assert s["train"] == {"batch_size": 64, "imbalance": bt.imbalance, **vars(presets.optimizers["rmsprop"])}
+
+
+def test_carryover_variants_and_folders():
+    """The carry-over family is the chosen architecture's own axis run (the control), then one run per carried
+    pick under carryover/<factor>; none when the base's architecture is chosen."""
+    choice = {"carryover": {"architecture": "cnn", "factors": {"activation": {"value": "tanh"}, "batch_size": {"value": 64}}}}
+    family = carryover_variants(choice)
+    assert [v.run(0) for v in family] == ["study/architecture-cnn/s0", "carryover/activation/s0", "carryover/batch_size/s0"]
+    assert [v.value for v in family] == ["cnn", "cnn-tanh", "cnn-64"]
+    assert carryover_variants({"carryover": None}) == []
+    assert set(CARRIED) == set(FACTORS) - {"architecture"}
+
+
 def test_every_axis_family_starts_with_the_base_control():
     """Each one-factor axis compares its values with the base, listed first; the depth grid's depth-1 row is the
     activation axis's runs and the base (for the base's own activation), then the deeper depths."""
@@ -128,29 +154,78 @@ def test_every_axis_family_starts_with_the_base_control():
     assert len(grid) == (1 + len(study.depths)) * len(study.depth_activations)
 
 
-def test_nothing_is_trained_twice_in_dvc_yaml():
+@pytest.mark.parametrize("architecture", RAW["study"]["architectures"])
+def test_nothing_is_trained_twice_in_dvc_yaml(architecture, tmp_path, monkeypatch):
     """Every training run dvc.yaml defines (each study stage's configuration with each of its seeds, as the stage
-    itself resolves them from params.yaml) is unique: no configuration is trained twice for one seed."""
+    itself resolves them from params.yaml) is unique: no configuration is trained twice for one seed. The
+    carry-over round depends on choose's picks, so it is checked with every architecture chosen, each factor's
+    first value carried over to it; the integrated model trains on fresh seeds of its own."""
     from dvc.repo import Repo
 
-    from .test_stage_contract import module_of
+    from .test_stage_contract import crafted_choice, module_of
 
     with Repo(str(ROOT)) as repo:
         stages = [s for s in repo.index.stages if module_of(s.cmd)[0] == "stages.study"]
     study = importlib.import_module("stages.study")
+    s = RAW["study"]
+    crafted_choice(tmp_path, {"activation": s["activations"][0], "batch_size": str(s["batch_sizes"][0]),
+                              "imbalance": s["imbalances"][0], "optimizer": s["optimizers"][0], "architecture": architecture})
+    monkeypatch.chdir(tmp_path)
     seen: dict[tuple, str] = {}
     for stage in stages:
         args = study.parse(module_of(stage.cmd)[1])
-        args.choice = None  # the integrated model's choice is only known after choose; its seeds are its own
         seeds, runs, _ = study.read_params(args, ParamsFile(PARAMS))
+        assert len(runs) == len(seeds)
         for seed, (mp, tp) in zip(seeds, runs, strict=True):
             key = (effective(mp, tp), seed)
             if args.seeds == "seeds":
                 assert key not in seen, f"{stage.addressing} seed {seed} trains what {seen.get(key)} trains"
                 seen[key] = stage.addressing
             else:
-                assert seed not in RAW["study"]["seeds"], "the integrated model's confirmation seeds must be fresh"
-    assert len(seen) == sum("confirm_seeds" not in s.cmd for s in stages) * len(RAW["study"]["seeds"])
+                assert seed not in s["seeds"], "the integrated model's confirmation seeds must be fresh"
+    assert len(seen) == sum("confirm_seeds" not in st.cmd for st in stages) * len(s["seeds"])
+
+
+def test_carryover_stages_are_the_carried_factors():
+    """dvc.yaml's study_carryover matrix lists exactly variants.CARRIED, in order."""
+    raw = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    assert tuple(raw["stages"]["study_carryover"]["matrix"]["factor"]) == CARRIED
+
+
+def test_carryover_trains_nothing_without_a_pick(tmp_path, monkeypatch):
+    """A carried factor whose pick is the base's own (or a chosen architecture that is the base's) trains nothing:
+    that run would be the architecture's own axis run."""
+    from .test_stage_contract import crafted_choice
+
+    study = importlib.import_module("stages.study")
+    s = RAW["study"]
+    picks = {"activation": "base", "batch_size": str(s["batch_sizes"][0]), "imbalance": "base", "optimizer": "base",
+             "architecture": "cnn"}
+    crafted_choice(tmp_path, picks)
+    monkeypatch.chdir(tmp_path)
+    argv = ["--from", "base", "--variant", "carryover/{}", "--choice", "data/choose/choice.json", "--carry"]
+    trains = {f: len(study.read_params(study.parse([*argv, f]), ParamsFile(PARAMS))[1]) for f in CARRIED}
+    assert trains == {"activation": 0, "batch_size": len(s["seeds"]), "optimizer": 0, "imbalance": 0}
+    crafted_choice(tmp_path, {**picks, "architecture": "base", "activation": s["activations"][0]})
+    assert all(len(study.read_params(study.parse([*argv, f]), ParamsFile(PARAMS))[1]) == 0 for f in CARRIED)
+
+
+def test_carryover_run_is_the_architecture_with_one_pick(tmp_path, monkeypatch):
+    """--carry F trains the chosen architecture with F's pick and every other factor at the base's value."""
+    from .test_stage_contract import crafted_choice
+
+    study = importlib.import_module("stages.study")
+    crafted_choice(tmp_path, {"activation": "tanh", "batch_size": "64", "imbalance": "weighted_sampler",
+                              "optimizer": "rmsprop", "architecture": "cnn"})
+    monkeypatch.chdir(tmp_path)
+    args = study.parse(["--from", "base", "--variant", "carryover/optimizer", "--choice", "data/choose/choice.json",
+                        "--carry", "optimizer"])
+    mp, tp = study.read_params(args, ParamsFile(PARAMS))[1][0]
+    base = RAW["base"]
+    cnn, rmsprop = RAW["presets"]["architectures"]["cnn"], RAW["presets"]["optimizers"]["rmsprop"]
+    assert (mp.family, list(mp.channels), mp.activation) == ("cnn", cnn["channels"], base["model"]["activation"])
+    assert (tp.optimizer, tp.lr, tp.batch_size, tp.imbalance) == (
+        "rmsprop", rmsprop["lr"], base["train"]["batch_size"], base["train"]["imbalance"])
 
 
 @pytest.mark.parametrize(("key", "value", "match"), [
