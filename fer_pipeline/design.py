@@ -66,7 +66,7 @@ def design_record(choice: dict[str, Any], round_valid: dict[str, list[float]]) -
     return {"architecture": carry["architecture"], "round": round_fit, "integrated": integrated,
             "control_valid_macro_recall": control,
             "predicted_valid_macro_recall": control + sum(round_fit[f]["effect_at_architecture"] for f in kept),
-            "why": "the chosen architecture with every pick whose seed-paired effect on it (validation) is above zero",
+            "why": "the chosen architecture with every pick whose seed-paired validation effect on it is above zero",
             "settings": settings}
 
 

@@ -164,13 +164,15 @@ def integrated_section(stats: dict[str, Any], design: dict[str, Any], confirm_se
     variant on validation and the chosen architecture alone."""
     v = stats["variants"]["integrated"]["macro_recall"]
     predicted = design.get("predicted_valid_macro_recall")
-    lines = ["Built on validation macro recall (never test): " + ", ".join(f"{k} = {val}" for k, val in design["integrated"].items())
+    settings = (f"{k} = {'the base' + chr(39) + 's' if val == 'base' else val}" for k, val in design["integrated"].items())
+    lines = ["Built on validation macro recall (never test): " + ", ".join(settings)
              + f" ({design['why']}" + (f"; predicted validation macro recall {fmt(predicted)}" if predicted is not None else "")
              + ").", "", f"Confirmed on fresh seeds ({', '.join(map(str, confirm_seeds))}): test macro recall {fmt(v['mean'])} "
              f"± {fmt(v['sd'])}, 95% CI {ci(v['ci95'])}.",
              "", "| against | Δ macro recall (integrated − other) [95% CI] | Δ accuracy [95% CI] |", "|---|---|---|"]
     for label, d in stats["integrated"].items():
-        lines.append(f"| {label} ({d['against']}) | {diff_cell(d['macro_recall'])} | {diff_cell(d['accuracy'])} |")
+        who = label if label == d["against"] else f"{label} ({d['against']})"
+        lines.append(f"| {who} | {diff_cell(d['macro_recall'])} | {diff_cell(d['accuracy'])} |")
     best = stats["integrated"].get("best single variant")
     if best is None:
         lines += ["", "The best single variant on validation is the base itself."]
