@@ -15,17 +15,18 @@ from fer_pipeline.params import DataParams, ParamsFile, StudyParams
 
 # Wall seconds per stage of each kind on the reference machine (2-core AMD EPYC, 24 GiB, torch 2.14.1, CPU), for
 # the synthetic stand-in and the real archive: a study stage trains and evaluates all its seeds. Measured
-# 2026-11-29 with `dvc repro` of the default params on a fresh clone, per kind the total divided by the number of
-# stages (synthetic: 16.3 min in all at 2c053c8; real: 72.5 min in all at c92a62e, before the carry-over round,
-# whose stages are costed as that run's CNN study stages). A carry-over stage with nothing to carry takes ~7 s,
-# so the estimate is an upper bound. An estimate, not a promise: the machine's load moves it.
+# 2026-11-29 with `dvc repro` of the default params on a fresh checkout, per kind the total divided by the number
+# of stages: synthetic, the whole pipeline at 2c053c8 (16.3 min); real, `dvc repro report` at df2183c (88.6 min)
+# for data, study, carry-over and summary, and the whole pipeline at c92a62e for the baseline and the recipe.
+# A carry-over stage with nothing to carry takes ~7 s, so that kind's estimate is an upper bound. An estimate,
+# not a promise: the machine's load moves it.
 COST_S = {
-    "data": {"synthetic": 4.7, "real": 4.7},
+    "data": {"synthetic": 4.7, "real": 6.0},
     "baseline": {"synthetic": 8.3, "real": 17.0},
     "recipe": {"synthetic": 62.0, "real": 460.0},
-    "study": {"synthetic": 18.6, "real": 87.0},
-    "carryover": {"synthetic": 48.0, "real": 610.0},
-    "summary": {"synthetic": 6.0, "real": 8.0},
+    "study": {"synthetic": 18.6, "real": 98.0},
+    "carryover": {"synthetic": 48.0, "real": 542.0},
+    "summary": {"synthetic": 6.0, "real": 9.0},
 }
 KINDS = {
     "data": ("fetch", "preprocess", "split"),
