@@ -61,40 +61,12 @@ def compare(runs: dict[str, Runs], pairs: dict[str, tuple[str, str]], boot: np.n
     return out
 
 
-def interaction(study: StudyParams, family: list[Variant], runs: dict[str, Runs], summaries: dict[str, Any],
-                boot: np.ndarray) -> dict[str, Any]:
-    """Depth x activation: for each deeper depth d and activation a, (a at d - a at depth 1) - (ref at d - ref at
-    depth 1), ref being the base's activation; Holm within the family. A contrast with a degenerate cell is left
-    out (its cell carries no activation effect to compare)."""
-    grid = depth_grid(study, family)
-    ref = next((a for a in study.depth_activations if grid[(BASE_DEPTH, a)].axis == "base"), study.depth_activations[0])
-    out: dict[str, Any] = {"reference": ref, "contrasts": {}, "excluded": []}
-    for d in study.depths:
-        for a in study.depth_activations:
-            if a == ref:
-                continue
-            cells = [grid[(d, a)], grid[(BASE_DEPTH, a)], grid[(d, ref)], grid[(BASE_DEPTH, ref)]]
-            label = f"depth {d}: {a} vs {ref}"
-            if any(degenerate(summaries[c.name]) for c in cells):
-                out["excluded"].append(label)
-                continue
-            terms = [(runs[c.name], w) for c, w in zip(cells, (1.0, -1.0, -1.0, 1.0), strict=True)]
-            out["contrasts"][label] = {"cells": [c.name for c in cells], **paired_contrast(terms, boot)}
-    for label, h in holm({k: c["p"] for k, c in out["contrasts"].items()}).items():
-        out["contrasts"][label].update(h)
-    return out
-
-
-def carryover(family: list[Variant], runs: dict[str, Runs], summaries: dict[str, Any], boot: np.ndarray) -> dict[str, Any]:
-    """Whether each one-factor pick carries over to the chosen architecture: (architecture + pick - architecture)
-    - (base + pick - base), paired by seed and image; zero when the pick does on the architecture what it did on
-    the base MLP. Holm within the family; a contrast with a degenerate cell is left out."""
-    arch = family[0]
-    out: dict[str, Any] = {"control": arch.name, "contrasts": {}, "excluded": []}
-    for v in family[1:]:
-        factor, value = v.settings[-1]
-        cells = [v, arch, axis_variant(factor, value), BASE]
-        label = f"{factor}={value}"
+def contrasts(named: dict[str, list[Variant]], runs: dict[str, Runs], summaries: dict[str, Any],
+              boot: np.ndarray) -> dict[str, Any]:
+    """2x2 interaction contrasts, each label's four cells weighted (+1, -1, -1, +1), paired by seed and image,
+    Holm within the family; a contrast with a degenerate cell is left out (that cell carries no effect to compare)."""
+    out: dict[str, Any] = {"contrasts": {}, "excluded": []}
+    for label, cells in named.items():
         if any(summaries[c.name]["degenerate"] for c in cells):
             out["excluded"].append(label)
             continue
@@ -103,6 +75,25 @@ def carryover(family: list[Variant], runs: dict[str, Runs], summaries: dict[str,
     for label, h in holm({k: c["p"] for k, c in out["contrasts"].items()}).items():
         out["contrasts"][label].update(h)
     return out
+
+
+def interaction(study: StudyParams, family: list[Variant], runs: dict[str, Runs], summaries: dict[str, Any],
+                boot: np.ndarray) -> dict[str, Any]:
+    """Depth x activation: for each deeper depth d and activation a, (a at d - a at depth 1) - (ref at d - ref at
+    depth 1), ref being the base's activation."""
+    grid = depth_grid(study, family)
+    ref = next((a for a in study.depth_activations if grid[(BASE_DEPTH, a)].axis == "base"), study.depth_activations[0])
+    named = {f"depth {d}: {a} vs {ref}": [grid[(d, a)], grid[(BASE_DEPTH, a)], grid[(d, ref)], grid[(BASE_DEPTH, ref)]]
+             for d in study.depths for a in study.depth_activations if a != ref}
+    return {"reference": ref, **contrasts(named, runs, summaries, boot)}
+
+
+def carryover(family: list[Variant], runs: dict[str, Runs], summaries: dict[str, Any], boot: np.ndarray) -> dict[str, Any]:
+    """Whether each one-factor pick carries over to the chosen architecture: (architecture + pick - architecture)
+    - (base + pick - base); zero when the pick does on the architecture what it did on the base MLP."""
+    arch = family[0]
+    named = {f"{v.settings[-1][0]}={v.settings[-1][1]}": [v, arch, axis_variant(*v.settings[-1]), BASE] for v in family[1:]}
+    return {"control": arch.name, **contrasts(named, runs, summaries, boot)}
 
 
 def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resamples: int, study: StudyParams,
