@@ -53,6 +53,15 @@ def choice_record(study: StudyParams, presets: PresetsParams, base_model: ModelP
     chosen = choose(valid)
     by_value = {(f, v.value): v.name for f in FACTORS for v in variants[f]}
     best = max(((f, value) for f in FACTORS for value in valid[f]), key=lambda k: float(np.mean(valid[k[0]][k[1]])))
+    picked = picked_settings(chosen, presets, base_model, base_train)
+    return {"chosen": chosen, "settings": picked["settings"], "valid_macro_recall": valid,
+            "best_single": by_value[best], "carryover": picked["carryover"]}
+
+
+def picked_settings(chosen: dict[str, str], presets: PresetsParams, base_model: ModelParams,
+                    base_train: TrainParams) -> dict[str, Any]:
+    """choice.json's settings part: every factor's fields of the picks together, and the carry-over round's
+    architecture settings and each carried factor's (non-base) pick; no round when the architecture is the base's."""
     arch = chosen["architecture"]
     carryover = None if arch == "base" else {
         "architecture": arch,
@@ -60,5 +69,4 @@ def choice_record(study: StudyParams, presets: PresetsParams, base_model: ModelP
         "factors": {f: {"value": chosen[f], "settings": factor_settings(f, chosen[f], presets, base_model, base_train)}
                     for f in CARRIED if chosen[f] != "base"},
     }
-    return {"chosen": chosen, "settings": full_settings(chosen, presets, base_model, base_train),
-            "valid_macro_recall": valid, "best_single": by_value[best], "carryover": carryover}
+    return {"settings": full_settings(chosen, presets, base_model, base_train), "carryover": carryover}

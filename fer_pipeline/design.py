@@ -75,7 +75,5 @@ def round_recalls(choice: dict[str, Any], seeds: tuple[int, ...], root: Path = P
     family = carryover_variants(choice)
     if not family:
         return {}
-    out = {"control": valid_recalls(family[:1], seeds, root)[family[0].value]}
-    for v in family[1:]:
-        out[v.settings[-1][0]] = valid_recalls([v], seeds, root)[v.value]
-    return out
+    recalls = valid_recalls(family, seeds, root)  # by value: the architecture's, then "<architecture>-<pick>"
+    return {"control": recalls[family[0].value], **{v.settings[-1][0]: recalls[v.value] for v in family[1:]}}

@@ -164,7 +164,7 @@ def integrated_section(stats: dict[str, Any], design: dict[str, Any], confirm_se
     variant on validation and the chosen architecture alone."""
     v = stats["variants"]["integrated"]["macro_recall"]
     predicted = design.get("predicted_valid_macro_recall")
-    settings = (f"{k} = {'the base' + chr(39) + 's' if val == 'base' else val}" for k, val in design["integrated"].items())
+    settings = (f"{k} = " + ("the base's" if val == "base" else str(val)) for k, val in design["integrated"].items())
     lines = ["Built on validation macro recall (never test): " + ", ".join(settings)
              + f" ({design['why']}" + (f"; predicted validation macro recall {fmt(predicted)}" if predicted is not None else "")
              + ").", "", f"Confirmed on fresh seeds ({', '.join(map(str, confirm_seeds))}): test macro recall {fmt(v['mean'])} "

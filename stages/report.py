@@ -39,13 +39,13 @@ def main(argv: list[str] | None = None) -> None:
     cm = sum(np.asarray(read_json(paths.report_file(integrated.run(s)))["confusion"]) for s in study.confirm_seeds)
     save_figure(confusion_figure(cm, f"integrated model: test confusion, all seeds, row-normalized [{label}]"),
                 out / figures["integrated_confusion"])
-    runs = [read_json(paths.run_file(v.run(s))) for v in trained(families).values()
-            for s in (study.confirm_seeds if v is integrated else seeds)]
-    compute = {"runs": len(runs), "train_hours": sum(r["wall_time_s"] for r in runs) / 3600}
-    base = read_json(paths.run_file(families["base"][0].run(seeds[0])))
+    records = {v.run(s): read_json(paths.run_file(v.run(s))) for v in trained(families).values()
+               for s in (study.confirm_seeds if v is integrated else seeds)}  # each run.json read once
+    compute = {"runs": len(records), "train_hours": sum(r["wall_time_s"] for r in records.values()) / 3600}
+    base = records[families["base"][0].run(seeds[0])]
     # Claim (b): how many capped runs of each uncapped activation reached the epoch cap.
     activation_runs = {v.value if v.axis != "base" else base["model"]["activation"]: v for v in families["activation"]}
-    capped = {a: [read_json(paths.run_file(activation_runs[a].run(s)))["stop_reason"] for s in seeds]
+    capped = {a: [records[activation_runs[a].run(s)]["stop_reason"] for s in seeds]
               for a in study.uncapped_activations if a in activation_runs}
     write_markdown(out / "study.md", stats, choice, design, label, figures, compute,
                    control={"model": base["model"], "train": base["train"]}, capped=capped)

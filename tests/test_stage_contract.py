@@ -16,9 +16,9 @@ import yaml
 from dvc.dependency.param import ParamsDependency
 from dvc.repo import Repo
 
+from fer_pipeline.choose import picked_settings
 from fer_pipeline.io import write_json
 from fer_pipeline.params import ModelParams, ParamsFile, PresetsParams, StudyParams, TrainParams
-from fer_pipeline.variants import CARRIED, factor_settings, full_settings
 
 from .conftest import ROOT
 
@@ -97,14 +97,9 @@ def crafted_choice(root: Path, picks: dict[str, str] | None = None) -> None:
     first = picks or {"activation": study.activations[0], "batch_size": str(study.batch_sizes[0]),
                       "imbalance": study.imbalances[0], "optimizer": study.optimizers[0],
                       "architecture": study.architectures[0]}
-    settings = full_settings(first, presets, bm, bt)
-    arch = first["architecture"]
-    carry = None if arch == "base" else {
-        "architecture": arch, "settings": full_settings({"architecture": arch}, presets, bm, bt),
-        "factors": {f: {"value": first[f], "settings": factor_settings(f, first[f], presets, bm, bt)}
-                    for f in CARRIED if first[f] != "base"}}
-    write_json(root / "data/choose/choice.json", {"chosen": first, "settings": settings, "carryover": carry})
-    write_json(root / "data/design/design.json", {"settings": settings})
+    picked = picked_settings(first, presets, bm, bt)
+    write_json(root / "data/choose/choice.json", {"chosen": first, **picked})
+    write_json(root / "data/design/design.json", {"settings": picked["settings"]})
 
 
 def test_stages_run_as_modules(stages):
