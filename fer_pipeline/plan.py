@@ -29,13 +29,13 @@ COST_S = {
     "summary": {"synthetic": 6.0, "real": 9.0},
 }
 KINDS = {
-    "data": ("fetch", "preprocess", "split"),
+    "data": ("fetch", "split", "preprocess"),
     "baseline": ("train", "evaluate", "plot"),
     "recipe": ("train_cnn", "evaluate_cnn", "plot_cnn"),
     "summary": ("choose", "design", "stats", "report", "release"),
     "carryover": ("study_carryover", "study_integrated"),
 }
-TITLES = {"data": "data: fetch, preprocess, split", "baseline": "baseline MLP: train, evaluate, plot (the first result)",
+TITLES = {"data": "data: fetch, split, preprocess", "baseline": "baseline MLP: train, evaluate, plot (the first result)",
           "recipe": "CNN recipe: train_cnn, evaluate_cnn, plot_cnn", "study": "study variants",
           "carryover": "carry-over round and integrated model (on the chosen architecture; CNN runs if it is the CNN)",
           "summary": "choose, design, stats, report, release"}

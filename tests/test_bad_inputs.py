@@ -296,7 +296,7 @@ def test_real_world_data_is_accepted_with_one_note(tmp_path: Path, case: Accepte
     assert_same_dataset(load_dataset(work / paths.DATASET), case.clean(tmp_path))
 
 
-# --- checkpoints: met by the evaluate stage, after fetch/preprocess/split ran on a tiny synthetic set ---
+# --- checkpoints: met by the evaluate stage, after fetch/split/preprocess ran on a tiny synthetic set ---
 
 
 class Malicious:
@@ -358,10 +358,10 @@ CKPT_CASES = [
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder where fetch, preprocess and split already ran on a tiny synthetic set."""
+    """A folder where fetch, split and preprocess already ran on a tiny synthetic set."""
     work = tmp_path_factory.mktemp("prepared")
     write_params(work, {"data.source": "synthetic", "data.synthetic.train_size": 140, "data.synthetic.test_size": 35})
-    for stage in ("fetch", "preprocess", "split"):
+    for stage in ("fetch", "split", "preprocess"):
         proc = run_stage(work, stage)
         assert proc.returncode == 0, proc.stderr
     return work

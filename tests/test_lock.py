@@ -26,7 +26,8 @@ def orphaned_entries(root: Path) -> set[str]:
 def test_lock_holds_no_entry_for_an_undefined_stage():
     """Every entry of the repo's dvc.lock names a stage dvc.yaml defines."""
     orphans = orphaned_entries(ROOT)
-    assert not orphans, f"dvc.lock holds entries for stages dvc.yaml does not define: {sorted(orphans)[:10]} ..."
+    assert not orphans, (f"dvc.lock holds {len(orphans)} entries for stages dvc.yaml does not define, e.g. {sorted(orphans)[:5]}; "
+                         "remove them from dvc.lock")
 
 
 def test_orphaned_entry_is_found(tmp_path):
