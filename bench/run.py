@@ -6,7 +6,7 @@
 
 Writes bench/results.json and prints a table: figure, baseline, ratio, goal. Machines are
 noisy, so every goal is a ratio against a baseline timed in the same process, except the
-`dvc status` figures, which the issue states in seconds, and the stages' import times, stated in
+`dvc status` figures, whose goal is what a user waits (seconds), and the stages' import times, stated in
 seconds after subtracting a bare interpreter start timed in the same run.
 """
 
