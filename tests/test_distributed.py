@@ -49,7 +49,7 @@ def test_two_process_ddp_matches_one_process(tmp_path: Path) -> None:
     params["model"]["hidden"] = [32]
     params["train"].update(max_epochs=3, threads=1)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    for stage in ("fetch", "preprocess", "split"):
+    for stage in ("fetch", "split", "preprocess"):
         run(tmp_path, stage)
     run(tmp_path, "train", "--variant", "one")
     run(tmp_path, "train", "--variant", "two", "--set", "train.processes=2")

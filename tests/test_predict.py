@@ -19,7 +19,7 @@ from fer_pipeline.io import write_json
 from fer_pipeline.models import build_model
 from fer_pipeline.params import load_params, to_dict
 from fer_pipeline.predict import annotation_path, classify_crops, crop_faces, find_faces, load_cascade, main, to_input
-from fer_pipeline.preprocess import normalize
+from fer_pipeline.preprocess import normalization_stats, scale
 from fer_pipeline.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +108,8 @@ def test_standardize_uses_stats(tmp_path, capsys):
     """A standardize-trained model gets (x/255 - mean)/std with the stats.json statistics, as preprocess made them."""
     ckpt = make_checkpoint(tmp_path / "model.pt", "standardize")
     images = crops(2)
-    x, stats = normalize(images, np.ones(len(images), bool), "standardize")
+    stats = normalization_stats(images, np.ones(len(images), bool), "standardize")
+    x = scale(images, {"normalize": "standardize", **stats})
     write_json(tmp_path / "normalization.json", {"normalize": "standardize", **stats})
     assert torch.equal(to_input(images, stats["mean"], stats["std"]), torch.from_numpy(x).reshape(-1, 1, 48, 48))
     files = write_crops(tmp_path / "in", images)
