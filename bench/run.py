@@ -161,13 +161,15 @@ def bench_data(archive: Path, work: Path, smoke: bool) -> list[dict]:
 def mlp_batches_pipeline(x: torch.Tensor, y: torch.Tensor, steps: int) -> float:
     """Seconds for `steps` MLP steps through the pipeline's own train_one_epoch (tensor slicing)."""
     from fer_pipeline.models import build_model
-    from fer_pipeline.train import make_optimizer, train_one_epoch
+    from fer_pipeline.train import BatchSource, make_criterion, make_optimizer, train_one_epoch
 
     p = load_params(ROOT / "params.yaml")
     model = build_model(p.model)
     opt = make_optimizer(model, p.train)
-    gen = torch.Generator().manual_seed(0)
-    return timed(lambda: train_one_epoch(model, x, y, opt, 32, gen, torch.device("cpu"), max_steps=steps))
+    cpu = torch.device("cpu")
+    batches = BatchSource(x, y, 32, torch.Generator().manual_seed(0))
+    criterion = make_criterion(None, 0.0, cpu)
+    return timed(lambda: train_one_epoch(model, criterion, opt, batches.epoch(steps), cpu))
 
 
 def mlp_batches_imagefolder(folder: Path, steps: int) -> float:
@@ -200,17 +202,18 @@ def cnn_images_per_s(x: torch.Tensor, y: torch.Tensor, steps: int) -> tuple[floa
     """(pipeline, bare) training images/s of the cnn recipe: train_one_epoch as the recipe runs it (batch
     augmentation, label smoothing) vs a bare forward/backward loop over pre-made batches."""
     from fer_pipeline.models import build_model
-    from fer_pipeline.train import make_optimizer, train_one_epoch
+    from fer_pipeline.train import BatchSource, make_criterion, make_optimizer, train_one_epoch
 
     p = load_params(ROOT / "params.yaml", start="cnn")
     bs = p.train.batch_size
     torch.manual_seed(0)
     model = build_model(p.model).to(memory_format=torch.channels_last)  # as fit() lays it out
     opt = make_optimizer(model, p.train)
-    gen = torch.Generator().manual_seed(0)
+    cpu = torch.device("cpu")
     n = steps * bs
-    pipe = timed(lambda: train_one_epoch(model, x[:n], y[:n], opt, bs, gen, torch.device("cpu"), augment=p.train.augment,
-                                         label_smoothing=p.train.label_smoothing))
+    batches = BatchSource(x[:n], y[:n], bs, torch.Generator().manual_seed(0), augment=p.train.augment)
+    criterion = make_criterion(None, p.train.label_smoothing, cpu)
+    pipe = timed(lambda: train_one_epoch(model, criterion, opt, batches.epoch(), cpu))
     batches = [(x[i:i + bs].contiguous(memory_format=torch.channels_last), y[i:i + bs].clone()) for i in range(0, n, bs)]
     return n / pipe, n / timed(bare_loop(model, opt, batches))
 
@@ -315,22 +318,22 @@ def bench_recipe() -> list[dict]:
 def _recipe_rate(p, dev: torch.device, x: torch.Tensor, y: torch.Tensor) -> float:
     """Training images/s of the cnn recipe's model and loop on one device (after a warm-up)."""
     from fer_pipeline.models import build_model
-    from fer_pipeline.train import make_optimizer, train_one_epoch
+    from fer_pipeline.train import BatchSource, make_criterion, make_optimizer, train_one_epoch
 
     model = build_model(p.model).to(dev)
     if dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     opt = make_optimizer(model, p.train)
     x, y = x.to(dev), y.to(dev)
-    gen = torch.Generator().manual_seed(0)
-    bs = p.train.batch_size
+    batches = BatchSource(x, y, p.train.batch_size, torch.Generator().manual_seed(0), augment=p.train.augment)
+    criterion = make_criterion(None, p.train.label_smoothing, dev)
 
     def epoch() -> None:
-        train_one_epoch(model, x, y, opt, bs, gen, dev, augment=p.train.augment, label_smoothing=p.train.label_smoothing)
+        train_one_epoch(model, criterion, opt, batches.epoch(), dev)
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
-    train_one_epoch(model, x[: bs * 5], y[: bs * 5], opt, bs, gen, dev, augment=p.train.augment)  # warm-up
+    train_one_epoch(model, criterion, opt, batches.epoch(5), dev)  # warm-up
     return len(x) / timed(epoch)
 
 

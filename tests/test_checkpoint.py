@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import torch
 from torch import nn
 
 from fer_pipeline import CLASSES, FerError
-from fer_pipeline.checkpoint import load_checkpoint, load_model, save_checkpoint
+from fer_pipeline.checkpoint import input_normalization, load_checkpoint, load_model, save_checkpoint
 from fer_pipeline.models import build_model
 from fer_pipeline.params import ModelParams, to_dict
 
@@ -157,14 +158,27 @@ def test_invalid_model_args(tmp_path):
         load_model(path)
 
 
-def test_checkpoint_from_before_convs_loads_two_convs(tmp_path):
-    """A checkpoint written before model.convs existed (no such key in its args) loads as two convs per width."""
+def test_model_args_without_a_field_are_refused(tmp_path):
+    """A checkpoint whose model args miss a field (here convs) is a FerError naming the key: no default fills it in."""
     path = tmp_path / "model.pt"
     mp = dataclasses.replace(model_params(), family="cnn", convs=2)
-    old_args = {k: v for k, v in to_dict(mp).items() if k != "convs"}
-    save_checkpoint(path, build_model(mp).state_dict(), None, None, 1, {"model": old_args})
-    model, _ = load_model(path)
-    assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == 2 * len(mp.channels)
+    args = {k: v for k, v in to_dict(mp).items() if k != "convs"}
+    save_checkpoint(path, build_model(mp).state_dict(), None, None, 1, {"model": args})
+    with pytest.raises(FerError, match=r"missing key 'model\.convs'"):
+        load_model(path)
+
+
+def test_input_normalization_is_the_record_the_checkpoint_holds(tmp_path):
+    """input_normalization gives the checkpoint's own {normalize, mean, std} (as preprocess wrote them, stored by the
+    train stage); a record without mean and std, or with std 0, is a FerError naming the checkpoint."""
+    path = tmp_path / "model.pt"
+    record = {"normalize": "standardize", "mean": 0.51, "std": 0.26}
+    save_checkpoint(path, {}, None, None, 1, {"model": {}, "preprocess": record})
+    assert input_normalization(load_checkpoint(path), path) == record
+    for bad in ({"normalize": "standardize"}, {**record, "std": 0.0}, None):
+        save_checkpoint(path, {}, None, None, 1, {"model": {}, "preprocess": bad})
+        with pytest.raises(FerError, match=f"^{re.escape(str(path))}: checkpoint"):
+            input_normalization(load_checkpoint(path), path)
 
 
 def test_missing_file(tmp_path):
