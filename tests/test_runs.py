@@ -21,7 +21,7 @@ def test_train_run_stores_the_normalization_in_the_checkpoint(tmp_path, monkeypa
     write_params(tmp_path, {"data.source": "synthetic", "data.synthetic.train_size": 140, "data.synthetic.test_size": 35,
                             "preprocess.normalize": "standardize"})
     monkeypatch.chdir(tmp_path)
-    for stage in (fetch, preprocess, split):
+    for stage in (fetch, split, preprocess):  # preprocess reads the split (standardize: train rows only)
         stage.main([])
     params = load_params(tmp_path / "params.yaml")
     mp = dataclasses.replace(params.model, hidden=(8,))
