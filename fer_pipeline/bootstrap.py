@@ -131,6 +131,17 @@ def holm(p_values: dict[str, float], alpha: float = 0.05) -> dict[str, dict[str,
     return out
 
 
+HIGHER, LOWER, NO_DIFFERENCE = "higher", "lower", "no difference shown"  # a comparison's verdicts
+
+
+def verdict(d: dict[str, Any]) -> str:
+    """A comparison's verdict after Holm's adjustment within its family (`holm`): HIGHER or LOWER when it is
+    significant, by the sign of its difference, else NO_DIFFERENCE."""
+    if not d["significant_holm"]:
+        return NO_DIFFERENCE
+    return HIGHER if d["difference"] > 0 else LOWER
+
+
 def per_class_recall(runs: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
     """Recall of each class, averaged over seeds."""
     per_run = [per_class_scores(t, p) for t, p in runs]

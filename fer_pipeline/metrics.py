@@ -18,6 +18,7 @@ import numpy as np
 from fer_pipeline import CLASSES
 
 K = len(CLASSES)
+CHANCE = 1 / K  # macro recall of always predicting one class (1 for it, 0 for the other K - 1)
 
 
 def _counts(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from fer_pipeline.bootstrap import (
     seed_image_intervals,
     seed_mean_scores,
     summarize_variant,
+    verdict,
 )
 from fer_pipeline.metrics import summary_scores, weighted_scores
 
@@ -137,3 +138,15 @@ def test_a_score_interval_stays_within_0_and_1():
     lo, hi = s["macro_recall"]["ci95"]
     assert 0.0 <= lo and hi == 1.0 and s["macro_recall"]["mean"] < 1.0
     assert s["macro_recall"]["sd"] > 0.2
+
+
+def test_verdict_is_holms_and_the_sign():
+    """A comparison is "higher" or "lower" by its sign only when significant after Holm, else "no difference
+    shown", whatever its raw significance; stats' disagreements and the report both word it so."""
+    assert verdict({"difference": 0.02, "significant_holm": True}) == "higher"
+    assert verdict({"difference": -0.02, "significant_holm": True}) == "lower"
+    assert verdict({"difference": 0.02, "significant": True, "significant_holm": False}) == "no difference shown"
+    import fer_pipeline.report as report
+    import fer_pipeline.stats as stats
+
+    assert report.verdict is verdict and stats.verdict is verdict
