@@ -104,8 +104,9 @@ def base_label(factor: str, control: dict[str, Any] | None) -> str:
 def chance_note(names: list[str]) -> str:
     """Names the variants whose every seed sits at chance macro recall (they learned to predict one class)."""
     verb, who = ("stays", "it") if len(names) == 1 else ("stay", "they")
-    return (f"{', '.join(names)} {verb} at chance macro recall (1/{len(CLASSES)} = {fmt(CHANCE)}) in every seed: {who} learned to predict "
-            f"essentially one class, so {who} {'is' if len(names) == 1 else 'are'} flagged degenerate and left out of the comparisons.")
+    return (f"{', '.join(names)} {verb} at chance macro recall (1/{len(CLASSES)} = {fmt(CHANCE)}) in every seed: {who} "
+            f"learned to predict essentially one class, so {who} {'is' if len(names) == 1 else 'are'} flagged degenerate "
+            "and left out of the comparisons.")
 
 
 def depth_conclusion(stats: dict[str, Any]) -> str:
