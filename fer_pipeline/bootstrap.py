@@ -1,8 +1,9 @@
 """Statistics over seeds and test images: means, intervals and paired differences that count both sources of noise.
 
 Everything is computed from saved predictions. A bootstrap resample of the test images is a
-row of counts W[b, i] (how often image i was drawn); scores of every variant are evaluated on
-the same rows, so differences between variants are paired. Seeds are paired too: seed s of every
+row of counts W[b, i] (how often image i was drawn), scored by metrics.weighted_scores as image weights, so a
+resample's macro recall is the evaluate stage's macro recall of the images it drew. Scores of every variant are
+evaluated on the same rows, so differences between variants are paired. Seeds are paired too: seed s of every
 variant starts from the same initial weights and batch order.
 
 An interval holds a seed mean m of S per-seed values with spread s, and the bootstrap standard error
@@ -22,6 +23,7 @@ import numpy as np
 from scipy import stats as _stats
 
 from fer_pipeline import CLASSES
+from fer_pipeline.metrics import per_class_scores, weighted_scores
 
 METRICS = ("macro_recall", "macro_f1", "accuracy")
 
@@ -35,42 +37,10 @@ def bootstrap_counts(n: int, resamples: int, seed: int = 0) -> np.ndarray:
     return counts
 
 
-def weighted_scores(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
-    """Accuracy, macro recall and macro F1 for each row of image weights (a row of ones = plain scores).
-
-    Macro averages run over the classes present in each weighted sample, as scikit-learn does
-    for the classes present in y_true.
-    """
-    k = len(CLASSES)
-    true_1h = np.eye(k, dtype=np.float32)[y_true]
-    pred_1h = np.eye(k, dtype=np.float32)[y_pred]
-    correct = (y_true == y_pred).astype(np.float32)
-    support = weights @ true_1h  # (B, k)
-    predicted = weights @ pred_1h
-    hits = weights @ (true_1h * correct[:, None])
-    present = support > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        recall = np.where(present, hits / support, 0.0)
-        precision = np.where(predicted > 0, hits / predicted, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    n_present = present.sum(axis=1)
-    return {
-        "accuracy": (weights @ correct) / weights.sum(axis=1),
-        "macro_recall": (recall * present).sum(axis=1) / n_present,
-        "macro_f1": (f1 * present).sum(axis=1) / n_present,
-    }
-
-
 def seed_mean_scores(runs: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray) -> dict[str, np.ndarray]:
     """Per metric: (B,) scores averaged over the seeds' runs, each run scored on the same resamples."""
     per_run = [weighted_scores(t, p, weights) for t, p in runs]
     return {m: np.mean([r[m] for r in per_run], axis=0) for m in METRICS}
-
-
-def interval(values: np.ndarray) -> tuple[float, float]:
-    """The central 95% percentile interval."""
-    lo, hi = np.percentile(values, [2.5, 97.5])
-    return float(lo), float(hi)
 
 
 def seed_image_intervals(per_seed: np.ndarray, image_se: np.ndarray, level: float = 0.95) -> dict[str, np.ndarray]:
@@ -161,9 +131,18 @@ def holm(p_values: dict[str, float], alpha: float = 0.05) -> dict[str, dict[str,
     return out
 
 
+HIGHER, LOWER, NO_DIFFERENCE = "higher", "lower", "no difference shown"  # a comparison's verdicts
+
+
+def verdict(d: dict[str, Any]) -> str:
+    """A comparison's verdict after Holm's adjustment within its family (`holm`): HIGHER or LOWER when it is
+    significant, by the sign of its difference, else NO_DIFFERENCE."""
+    if not d["significant_holm"]:
+        return NO_DIFFERENCE
+    return HIGHER if d["difference"] > 0 else LOWER
+
+
 def per_class_recall(runs: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
     """Recall of each class, averaged over seeds."""
-    out = {}
-    for i, c in enumerate(CLASSES):
-        out[c] = float(np.mean([np.mean(p[t == i] == i) if np.any(t == i) else 0.0 for t, p in runs]))
-    return out
+    per_run = [per_class_scores(t, p) for t, p in runs]
+    return {c: float(np.mean([r[c]["recall"] for r in per_run])) for c in CLASSES}

@@ -52,10 +52,19 @@ def run(main: Callable[[], None]) -> None:
         fail(f"{where}{e.strerror or e}; check the path and its permissions, then rerun")
 
 
+BAD_INPUT = 2  # the exit status of every stage and command stopped by a bad input
+
+
+def report_error(message: str) -> int:
+    """Print `error: <message>` as one line on stderr (the form of every stage, fer-predict and fer-export) and
+    return BAD_INPUT, for a command's main() to return."""
+    print("error: " + " ".join(message.split()), file=sys.stderr)
+    return BAD_INPUT
+
+
 def fail(message: str) -> NoReturn:
     """Print `error: <message>` as one line on stderr and exit with status 2."""
-    print("error: " + " ".join(message.split()), file=sys.stderr)
-    sys.exit(2)
+    sys.exit(report_error(message))
 
 
 def stage_command(stage: str, *args: str, code_root: str) -> tuple[list[str], dict[str, str]]:

@@ -20,6 +20,7 @@ from torch import nn
 
 from fer_pipeline import CLASSES, IMAGE_SIZE, FerError
 from fer_pipeline.checkpoint import input_normalization, load_model
+from fer_pipeline.cli import report_error
 from fer_pipeline.io import atomic_path
 
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
@@ -92,8 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model, ckpt = load_model(args.model)
         export_onnx(model, args.out, checkpoint_metadata(ckpt, args.model))
     except FerError as e:
-        print("error: " + " ".join(str(e).split()), file=sys.stderr)
-        return 2
+        return report_error(str(e))
     print(f"wrote {args.out} from {args.model}; max |ONNX - PyTorch| on 8 random inputs: {max_abs_diff(model, args.out):.2e}")
     return 0
 

@@ -17,41 +17,68 @@ SPLIT = Path("data/split/indices.npz")
 CHOICE = Path("data/choose/choice.json")
 DESIGN = Path("data/design/design.json")  # the integrated model's settings, from the carry-over round
 STATS = Path("data/stats/stats.json")
+STUDY_METRICS = Path("metrics/study")  # the stats stage's per-axis tables, one <axis>.json each
+STUDY_PLOT = Path("plots/study/variants.csv")  # the stats stage's per-variant macro recall, for `dvc plots`
 REPORTS = Path("reports")
+STUDY_REPORT = REPORTS / "study.md"  # the report stage's Markdown; its figures lie beside it
 RELEASE = Path("data/release/model.json")  # the model fer-predict and fer-export use by default
 MODEL_CARD = REPORTS / "model-card.md"
+
+# Where runs are kept: each run (a run name such as baseline or study/base/s0) has one folder under each.
+TRAIN = Path("data/train")
+TRAIN_LOGS = Path("metrics/train")
+EVALUATE = Path("data/evaluate")
+EVALUATE_METRICS = Path("metrics/evaluate")
+PLOTS = Path("plots")
+
+# The first part of a run name that groups runs (variants.Variant.path): the recipe's run, the study's axis
+# variants, the carry-over round's and the integrated model's.
+RECIPE_RUN, STUDY_RUNS, CARRYOVER_RUNS, INTEGRATED_RUNS = "cnn", "study", "carryover", "integrated"
+
+
+def study_metrics_file(axis: str) -> Path:
+    """Test macro recall of each variant of one axis (`dvc metrics show`)."""
+    return STUDY_METRICS / f"{axis}.json"
 
 
 def model_file(variant: str) -> Path:
     """The best-valid-loss checkpoint of a variant."""
-    return Path("data/train") / variant / "model.pt"
+    return TRAIN / variant / "model.pt"
 
 
 def run_file(variant: str) -> Path:
     """Audit record of a training run: wall time, device, threads, library versions."""
-    return Path("data/train") / variant / "run.json"
+    return TRAIN / variant / "run.json"
 
 
 def live_dir(variant: str) -> Path:
     """DVCLive folder of a variant's per-epoch training log."""
-    return Path("metrics/train") / variant
+    return TRAIN_LOGS / variant
+
+
+LIVE_SUMMARY = "metrics.json"  # DVCLive's summary in a live_dir: the kept epoch's train and valid scores
+
+
+def live_summary(variant: str) -> Path:
+    """DVCLive's summary of a variant's training (LIVE_SUMMARY)."""
+    return live_dir(variant) / LIVE_SUMMARY
 
 
 def eval_file(variant: str) -> Path:
     """Test metrics of a variant."""
-    return Path("metrics/evaluate") / f"{variant}.json"
+    return EVALUATE_METRICS / f"{variant}.json"
 
 
 def predictions_file(variant: str) -> Path:
     """Per-image test predictions of a variant."""
-    return Path("data/evaluate") / variant / "predictions.csv"
+    return EVALUATE / variant / "predictions.csv"
 
 
 def report_file(variant: str) -> Path:
     """Per-class scores and confusion matrix of a variant."""
-    return Path("data/evaluate") / variant / "report.json"
+    return EVALUATE / variant / "report.json"
 
 
 def plot_dir(variant: str) -> Path:
     """Figures of one variant."""
-    return Path("plots") / variant
+    return PLOTS / variant

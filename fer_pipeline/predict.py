@@ -24,6 +24,7 @@ from torch import nn
 
 from fer_pipeline import CLASSES, IMAGE_SIZE, FerError, paths
 from fer_pipeline.checkpoint import input_normalization, load_model
+from fer_pipeline.cli import report_error
 from fer_pipeline.io import atomic_path, read_json
 from fer_pipeline.params import TTAS
 from fer_pipeline.preprocess import scale
@@ -303,8 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.annotate is not None:
             make_folder(args.annotate)
     except FerError as e:
-        report(f"error: {e}")
-        return 2
+        return report_error(str(e))
     files = expand_inputs(args.inputs, report)
     taken = {f.resolve() for f in files}  # annotations never overwrite an input image
     predictions: list[Prediction] = []

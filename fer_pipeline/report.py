@@ -13,6 +13,8 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from fer_pipeline import CLASSES  # noqa: E402
+from fer_pipeline.bootstrap import HIGHER, LOWER, NO_DIFFERENCE, verdict  # noqa: E402
+from fer_pipeline.metrics import CHANCE  # noqa: E402
 
 QUESTIONS = {
     "activation": "Which activation function gives the best test macro recall, everything else equal?",
@@ -38,13 +40,6 @@ def ci(pair: list[float]) -> str:
 def signed(x: float) -> str:
     """A difference with its sign."""
     return f"{x:+.3f}"
-
-
-def verdict(d: dict[str, Any]) -> str:
-    """A comparison's verdict after Holm's adjustment within its family."""
-    if not d["significant_holm"]:
-        return "no difference shown"
-    return "higher" if d["difference"] > 0 else "lower"
 
 
 def diff_cell(d: dict[str, Any] | None) -> str:
@@ -75,16 +70,16 @@ def axis_conclusion(axis: str, stats: dict[str, Any], choice: dict[str, Any], co
     """What the numbers support on one axis: which values differ from the control after Holm, which do not,
     which are degenerate, and choose's validation pick (the only "best" the study names)."""
     a = stats["axes"][axis]
-    by = {"higher": [], "lower": [], "no difference shown": []}
+    by = {HIGHER: [], LOWER: [], NO_DIFFERENCE: []}
     for name, d in a["versus_control"].items():
         by[verdict(d["macro_recall"])].append(name)
     parts = []
-    if by["higher"]:
-        parts.append(f"{', '.join(by['higher'])} significantly above it")
-    if by["lower"]:
-        parts.append(f"{', '.join(by['lower'])} significantly below it")
-    if by["no difference shown"]:
-        parts.append(f"no difference from it shown for {', '.join(by['no difference shown'])}")
+    if by[HIGHER]:
+        parts.append(f"{', '.join(by[HIGHER])} significantly above it")
+    if by[LOWER]:
+        parts.append(f"{', '.join(by[LOWER])} significantly below it")
+    if by[NO_DIFFERENCE]:
+        parts.append(f"no difference from it shown for {', '.join(by[NO_DIFFERENCE])}")
     text = (f"Test macro recall against the control ({a['control']}), Holm-adjusted within the axis: "
             + ("; ".join(parts) if parts else "nothing compared") + ".")
     if a["degenerate"]:
@@ -109,8 +104,9 @@ def base_label(factor: str, control: dict[str, Any] | None) -> str:
 def chance_note(names: list[str]) -> str:
     """Names the variants whose every seed sits at chance macro recall (they learned to predict one class)."""
     verb, who = ("stays", "it") if len(names) == 1 else ("stay", "they")
-    return (f"{', '.join(names)} {verb} at chance macro recall (1/7 = 0.143) in every seed: {who} learned to predict "
-            f"essentially one class, so {who} {'is' if len(names) == 1 else 'are'} flagged degenerate and left out of the comparisons.")
+    return (f"{', '.join(names)} {verb} at chance macro recall (1/{len(CLASSES)} = {fmt(CHANCE)}) in every seed: {who} "
+            f"learned to predict essentially one class, so {who} {'is' if len(names) == 1 else 'are'} flagged degenerate "
+            "and left out of the comparisons.")
 
 
 def depth_conclusion(stats: dict[str, Any]) -> str:
@@ -177,8 +173,8 @@ def integrated_section(stats: dict[str, Any], design: dict[str, Any], confirm_se
     if best is None:
         lines += ["", "The best single variant on validation is the base itself."]
         best = stats["integrated"]["base"]
-    word = {"higher": "wins: it is significantly above", "lower": "loses: it is significantly below",
-            "no difference shown": "does not win: no difference is shown from"}[verdict(best["macro_recall"])]
+    word = {HIGHER: "wins: it is significantly above", LOWER: "loses: it is significantly below",
+            NO_DIFFERENCE: "does not win: no difference is shown from"}[verdict(best["macro_recall"])]
     lines += ["", f"The integrated model {word} {best['against']}, the best single variant on validation "
                   f"({signed(best['macro_recall']['difference'])}, 95% CI {ci(best['macro_recall']['ci95'])})."]
     return "\n".join(lines)
@@ -213,7 +209,7 @@ def claims_section(stats: dict[str, Any], choice: dict[str, Any], control: dict[
     if "uncapped" in stats["axes"]:
         u = stats["axes"]["uncapped"]
         parts = [f"{n}: {diff_cell(d['macro_recall'])} ({verdict(d['macro_recall'])})" for n, d in u["versus_control"].items()]
-        above = [n for n, d in u["versus_control"].items() if verdict(d["macro_recall"]) == "higher"]
+        above = [n for n, d in u["versus_control"].items() if verdict(d["macro_recall"]) == HIGHER]
         b = ("**(b) with more epochs tanh would be best.** Trained without the epoch cap, stopped by patience only, "
              f"against {u['control']}: " + "; ".join(parts) + ". " +
              (f"Significantly above the control: {', '.join(above)}." if above else

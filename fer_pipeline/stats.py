@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from fer_pipeline import CLASSES
 from fer_pipeline.bootstrap import (
     bootstrap_counts,
     detectable_difference,
@@ -21,13 +20,14 @@ from fer_pipeline.bootstrap import (
     paired_difference,
     per_class_recall,
     summarize_variant,
+    verdict,
 )
+from fer_pipeline.metrics import CHANCE
 from fer_pipeline.params import StudyParams
 from fer_pipeline.results import read_predictions
 from fer_pipeline.variants import BASE, BASE_DEPTH, Variant, axis_variant, depth_grid, trained
 
 Runs = list[tuple[np.ndarray, np.ndarray]]
-CHANCE = 1 / len(CLASSES)  # macro recall of always predicting one class
 TEST_SETS = ("test", "test_dedup")  # all 7,178 test images; those without a twin in train
 COMPARED = ("macro_recall", "accuracy")  # the study's metric, and the one the original team ranked by
 
@@ -138,9 +138,6 @@ def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resam
 def disagreements(by_set: dict[str, dict[str, Any]]) -> list[str]:
     """Comparisons whose Holm verdict (significant or not, and its sign) differs between the full and the
     deduplicated test set."""
-    def verdict(d: dict[str, Any]) -> str:
-        return ("higher" if d["difference"] > 0 else "lower") if d["significant_holm"] else "no difference shown"
-
     full, dedup = by_set["test"], by_set["test_dedup"]
     out = []
     for axis, a in full["axes"].items():

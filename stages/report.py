@@ -47,9 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     activation_runs = {v.value if v.axis != "base" else base["model"]["activation"]: v for v in families["activation"]}
     capped = {a: [records[activation_runs[a].run(s)]["stop_reason"] for s in seeds]
               for a in study.uncapped_activations if a in activation_runs}
-    write_markdown(out / "study.md", stats, choice, design, label, figures, compute,
+    write_markdown(paths.STUDY_REPORT, stats, choice, design, label, figures, compute,
                    control={"model": base["model"], "train": base["train"]}, capped=capped)
-    print(f"report [{label}]: wrote {out}/study.md and {len(figures)} figures")
+    print(f"report [{label}]: wrote {paths.STUDY_REPORT} and {len(figures)} figures")
 
 
 if __name__ == "__main__":

@@ -32,11 +32,11 @@ def main(argv: list[str] | None = None) -> None:
                              "dedup_disagreements": disagreements(by_set)})
     stats = by_set["test"]
     for axis, table in axis_metrics(stats, families).items():
-        write_json(f"metrics/study/{axis}.json", {"data": label, "test_macro_recall": table})
+        write_json(paths.study_metrics_file(axis), {"data": label, "test_macro_recall": table})
     rows = [{"axis": s["axis"], "variant": name, "macro_recall": s["macro_recall"]["mean"],
              "ci_low": s["macro_recall"]["ci95"][0], "ci_high": s["macro_recall"]["ci95"][1]}
             for name, s in stats["variants"].items()]
-    with atomic_path("plots/study/variants.csv") as tmp:
+    with atomic_path(paths.STUDY_PLOT) as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False)
     flagged = [n for n, s in stats["variants"].items() if s["degenerate"]]
     print(f"stats [{label}]: {len(rows)} variants x {len(study.seeds)} seeds, {study.bootstrap} bootstrap resamples; "

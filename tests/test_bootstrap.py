@@ -1,4 +1,4 @@
-"""fer_pipeline.bootstrap: weighted scores equal scikit-learn's, bootstrap and paired differences behave."""
+"""fer_pipeline.bootstrap: resamples score as metrics does, bootstrap and paired differences behave."""
 
 from __future__ import annotations
 
@@ -8,45 +8,48 @@ from sklearn import metrics as skm
 
 from fer_pipeline.bootstrap import (
     bootstrap_counts,
-    interval,
     paired_difference,
     per_class_recall,
     seed_image_interval,
     seed_image_intervals,
     seed_mean_scores,
     summarize_variant,
-    weighted_scores,
+    verdict,
 )
+from fer_pipeline.metrics import summary_scores, weighted_scores
 
 RNG = np.random.default_rng(0)
 Y = RNG.integers(0, 7, 300)
 P = np.where(RNG.random(300) < 0.6, Y, RNG.integers(0, 7, 300))
 
 
-def test_plain_scores_equal_sklearn():
-    """With weights of one, accuracy / macro recall / macro F1 equal scikit-learn's."""
-    s = weighted_scores(Y, P, np.ones((1, 300), np.float32))
-    assert s["accuracy"][0] == pytest.approx(skm.accuracy_score(Y, P))
-    assert s["macro_recall"][0] == pytest.approx(skm.recall_score(Y, P, average="macro"))
-    assert s["macro_f1"][0] == pytest.approx(skm.f1_score(Y, P, average="macro"))
+def test_a_resample_scores_as_its_drawn_images_do():
+    """The bootstrap's score of a resample is metrics' plain score of the images it drew (each repeated as often as
+    drawn), on crafted data where one class (disgust) has a single true image: in a resample that misses it the
+    class still counts as one of the 7, at recall 0, in both."""
+    y = np.array([0, 0, 0, 1, 2, 2, 3, 3, 3, 4, 5, 6, 6])
+    p = np.array([0, 1, 0, 1, 2, 3, 3, 3, 0, 4, 6, 6, 6])
+    w = bootstrap_counts(len(y), 200, seed=2)
+    assert (w[:, 3] == 0).any() and (w[:, 3] > 0).any()  # resamples with and without the disgust image
+    s = weighted_scores(y, p, w)
+    for b in np.flatnonzero(w[:, 3] == 0)[:5].tolist() + np.flatnonzero(w[:, 3] > 0)[:5].tolist():
+        drawn = np.repeat(np.arange(len(y)), w[b].astype(int))
+        plain = summary_scores(y[drawn], p[drawn])
+        for m in ("accuracy", "macro_recall", "macro_f1"):
+            assert s[m][b] == pytest.approx(plain[m], abs=1e-6), (m, b)
+    missing = np.flatnonzero(w[:, 3] == 0)[0]
+    drawn = np.repeat(np.arange(len(y)), w[missing].astype(int))
+    assert s["macro_recall"][missing] < summary_scores(y[drawn], p[drawn])["balanced_accuracy"] - 0.01
 
 
-def test_weighted_scores_equal_sklearn_sample_weight():
-    """Integer draw counts act as scikit-learn sample weights (a bootstrap resample)."""
-    w = bootstrap_counts(300, 3, seed=1)
-    s = weighted_scores(Y, P, w)
-    for b in range(3):
-        assert s["macro_recall"][b] == pytest.approx(skm.recall_score(Y, P, average="macro", sample_weight=w[b]), abs=1e-6)
-        assert s["macro_f1"][b] == pytest.approx(skm.f1_score(Y, P, average="macro", sample_weight=w[b]), abs=1e-6)
-        assert s["accuracy"][b] == pytest.approx(skm.accuracy_score(Y, P, sample_weight=w[b]), abs=1e-6)
-
-
-def test_hand_computed_macro_recall():
-    """y = [0,0,1,1], p = [0,1,1,1]: recalls 1/2 and 1 -> macro 0.75; F1 (2/3 and 0.8) -> 0.7333."""
-    s = weighted_scores(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), np.ones((1, 4), np.float32))
-    assert s["macro_recall"][0] == pytest.approx(0.75)
-    assert s["macro_f1"][0] == pytest.approx((2 / 3 + 0.8) / 2)
-    assert s["accuracy"][0] == pytest.approx(0.75)
+def test_summary_per_seed_is_the_evaluate_score():
+    """A variant's per-seed scores in stats.json are metrics.summary_scores' (evaluate's), an absent class included."""
+    y = np.array([0, 0, 2, 2, 3, 6])  # disgust, neutral etc. absent
+    runs = [(y, np.array([0, 2, 2, 2, 3, 1])), (y, y.copy())]
+    s = summarize_variant(runs, bootstrap_counts(len(y), 50))
+    for m in ("accuracy", "macro_recall", "macro_f1"):
+        assert s[m]["per_seed"] == pytest.approx([summary_scores(t, q)[m] for t, q in runs], abs=1e-6)
+    assert s["macro_recall"]["per_seed"][1] == pytest.approx(4 / 7, abs=1e-6)  # the 4 classes present at recall 1, the 3 absent at 0
 
 
 def test_bootstrap_counts_are_resamples():
@@ -66,7 +69,7 @@ def test_summary_mean_sd_and_interval():
     assert s["macro_recall"]["mean"] == pytest.approx(np.mean(per_seed))
     assert s["macro_recall"]["sd"] == pytest.approx(np.std(per_seed, ddof=1))
     lo, hi = s["macro_recall"]["ci95"]
-    image_lo, image_hi = interval(seed_mean_scores(runs, bootstrap_counts(300, 400))["macro_recall"])
+    image_lo, image_hi = np.percentile(seed_mean_scores(runs, bootstrap_counts(300, 400))["macro_recall"], [2.5, 97.5])
     assert lo < image_lo < s["macro_recall"]["mean"] < image_hi < hi  # it counts the seeds' spread on top of the images'
     assert hi - lo < 2 * 4.31 * (np.std(per_seed, ddof=1) / np.sqrt(3) + 0.05)
 
@@ -119,11 +122,11 @@ def test_interval_is_calibrated_on_null_studies(seeds, seed_sd):
     assert image_only > 0.25
 
 
-def test_interval_and_per_class_recall():
-    """interval() is the 2.5/97.5 percentile pair; per-class recall averages over seeds."""
-    assert interval(np.arange(1001, dtype=float)) == pytest.approx((25.0, 975.0))
+def test_per_class_recall():
+    """Per-class recall averages over seeds; a class without a true image has recall 0."""
     r = per_class_recall([(np.array([0, 0, 1]), np.array([0, 1, 1])), (np.array([0, 0, 1]), np.array([0, 0, 0]))])
     assert r["angry"] == pytest.approx((0.5 + 1.0) / 2) and r["disgust"] == pytest.approx((1.0 + 0.0) / 2)
+    assert r["fear"] == 0.0
 
 
 def test_a_score_interval_stays_within_0_and_1():
@@ -135,3 +138,15 @@ def test_a_score_interval_stays_within_0_and_1():
     lo, hi = s["macro_recall"]["ci95"]
     assert 0.0 <= lo and hi == 1.0 and s["macro_recall"]["mean"] < 1.0
     assert s["macro_recall"]["sd"] > 0.2
+
+
+def test_verdict_is_holms_and_the_sign():
+    """A comparison is "higher" or "lower" by its sign only when significant after Holm, else "no difference
+    shown", whatever its raw significance; stats' disagreements and the report both word it so."""
+    assert verdict({"difference": 0.02, "significant_holm": True}) == "higher"
+    assert verdict({"difference": -0.02, "significant_holm": True}) == "lower"
+    assert verdict({"difference": 0.02, "significant": True, "significant_holm": False}) == "no difference shown"
+    import fer_pipeline.report as report
+    import fer_pipeline.stats as stats
+
+    assert report.verdict is verdict and stats.verdict is verdict

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from fer_pipeline import paths
 from fer_pipeline.choose import choose, valid_recalls
 from fer_pipeline.variants import Variant
 
@@ -27,9 +28,9 @@ def test_valid_recalls_read_each_seed(tmp_path):
     """valid_recalls reads the kept epoch's valid macro recall of every seed's run from DVCLive's metrics.json."""
     v = Variant("optimizer-sgd", "optimizer", (("optimizer", "sgd"),))
     for seed, r in ((0, 0.1), (1, 0.3)):
-        d = tmp_path / "metrics/train" / v.run(seed)
-        d.mkdir(parents=True)
-        (d / "metrics.json").write_text(json.dumps({"valid": {"macro_recall": r}}))
+        summary = tmp_path / paths.live_summary(v.run(seed))
+        summary.parent.mkdir(parents=True)
+        summary.write_text(json.dumps({"valid": {"macro_recall": r}}))
     assert valid_recalls([v], (0, 1), tmp_path) == {"sgd": [0.1, 0.3]}
 
 
@@ -49,9 +50,9 @@ def test_choice_record_carries_each_pick_to_the_chosen_architecture(tmp_path):
     families = study_variants(study)
     for v in {v.name: v for f in FACTORS for v in families[f]}.values():
         for seed in study.seeds:
-            d = tmp_path / "metrics/train" / v.run(seed)
-            d.mkdir(parents=True)
-            (d / "metrics.json").write_text(json.dumps({"valid": {"macro_recall": best.get(v.name, 0.3)}}))
+            summary = tmp_path / paths.live_summary(v.run(seed))
+            summary.parent.mkdir(parents=True)
+            summary.write_text(json.dumps({"valid": {"macro_recall": best.get(v.name, 0.3)}}))
     record = choice_record(study, presets, bm, bt, tmp_path)
     assert record["chosen"] == {"architecture": "cnn", "activation": "tanh", "batch_size": "64", "optimizer": "rmsprop",
                                 "imbalance": "base"}

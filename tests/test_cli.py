@@ -67,3 +67,25 @@ def test_disk_full_mid_write_keeps_the_previous_file(tmp_path, monkeypatch, caps
     assert "disk full" in capsys.readouterr().err
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["images.npy"]
+
+
+@pytest.mark.parametrize("command", ["predict", "export"])
+def test_fer_predict_and_fer_export_print_the_stage_error_line(command, tmp_path, monkeypatch, capsys):
+    """fer-predict and fer-export stop on a bad checkpoint with the stages' line (cli.report_error): the same
+    `error: <message>` on one line, newlines folded, and exit status 2."""
+    import importlib
+
+    module = importlib.import_module(f"fer_pipeline.{command}")
+    model = tmp_path / "model.pt"
+    model.write_bytes(b"")
+
+    def broken(path):
+        raise FerError(f"{path}: not a\n   checkpoint")
+
+    monkeypatch.setattr(module, "load_model", broken)
+    argv = [str(tmp_path / "face.png"), "--model", str(model)] if command == "predict" else \
+        ["--model", str(model), "--out", str(tmp_path / "m.onnx")]
+    assert module.main(argv) == cli.BAD_INPUT == 2
+    assert capsys.readouterr().err == f"error: {model}: not a checkpoint\n"
+    assert run_failing(FerError(f"{model}: not a\n   checkpoint"), capsys) == f"error: {model}: not a checkpoint\n"
+    assert not (tmp_path / "m.onnx").exists()

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from fer_pipeline import paths
 from fer_pipeline.design import design_record, effect, fit, round_recalls
-from fer_pipeline.variants import merge
+from fer_pipeline.variants import merge, run_name
 
 # Each seed's valid macro recall of the architecture alone: seeds differ a lot (training noise) ...
 CONTROL = [0.40, 0.45, 0.52]
@@ -81,7 +82,7 @@ def test_round_recalls_read_the_round_runs(tmp_path):
     runs = {"study/architecture-cnn": CONTROL, **{f"carryover/{f}": [c + AT_ARCH[f] for c in CONTROL] for f in PICKS}}
     for folder, scores in runs.items():
         for seed, r in enumerate(scores):
-            d = tmp_path / "metrics/train" / folder / f"s{seed}"
-            d.mkdir(parents=True)
-            (d / "metrics.json").write_text(json.dumps({"valid": {"macro_recall": r}}))
+            summary = tmp_path / paths.live_summary(run_name(folder, seed))
+            summary.parent.mkdir(parents=True)
+            summary.write_text(json.dumps({"valid": {"macro_recall": r}}))
     assert round_recalls(choice, (0, 1, 2), tmp_path) == crafted_round()  # JSON keeps floats exactly

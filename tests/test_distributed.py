@@ -10,6 +10,7 @@ import pytest
 import torch
 import yaml
 
+from fer_pipeline import paths
 from fer_pipeline.checkpoint import load_checkpoint
 from fer_pipeline.cli import stage_command
 from fer_pipeline.distributed import SINGLE, DistContext, all_sum, gather, shard
@@ -54,11 +55,11 @@ def test_two_process_ddp_matches_one_process(tmp_path: Path) -> None:
     run(tmp_path, "train", "--variant", "one")
     run(tmp_path, "train", "--variant", "two", "--set", "train.processes=2")
 
-    one, two = (json.loads((tmp_path / f"metrics/train/{v}/metrics.json").read_text()) for v in ("one", "two"))
+    one, two = (json.loads((tmp_path / paths.live_summary(v)).read_text()) for v in ("one", "two"))
     assert (one["best_epoch"], one["epochs_trained"], one["steps"]) == (two["best_epoch"], two["epochs_trained"], two["steps"])
     assert two["valid"]["loss"] == pytest.approx(one["valid"]["loss"], rel=1e-5)
     assert two["valid"]["accuracy"] == one["valid"]["accuracy"]
-    w1, w2 = (load_checkpoint(tmp_path / f"data/train/{v}/model.pt")["model"] for v in ("one", "two"))
+    w1, w2 = (load_checkpoint(tmp_path / paths.model_file(v))["model"] for v in ("one", "two"))
     assert w1.keys() == w2.keys()  # rank 0 saved the plain model, no "module." prefix
     assert max((w1[k] - w2[k]).abs().max().item() for k in w1) < 1e-3
-    assert json.loads((tmp_path / "data/train/two/run.json").read_text())["processes"] == 2
+    assert json.loads((tmp_path / paths.run_file("two")).read_text())["processes"] == 2

@@ -7,7 +7,7 @@ import pytest
 from sklearn import metrics as skm
 
 from fer_pipeline import CLASSES
-from fer_pipeline.metrics import confusion, per_class_scores, summary_scores
+from fer_pipeline.metrics import confusion, per_class_scores, summary_scores, weighted_scores
 
 # Every class occurs in y_true; class 5 (sad) is never predicted, one angry is called disgust,
 # the sad image is called surprise.
@@ -121,6 +121,36 @@ def test_absent_classes_match_sklearn(seed):
     pc = per_class_scores(y_true, y_pred)
     for i, c in enumerate(CLASSES):
         assert (pc[c]["precision"], pc[c]["recall"], pc[c]["f1"], pc[c]["support"]) == pytest.approx((p[i], r[i], f[i], sup[i]))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_weighted_scores_equal_sklearn_sample_weight(seed):
+    """Per-image weights (a bootstrap resample's draw counts, float32 as the bootstrap uses them) act as
+    scikit-learn sample weights with all 7 labels and zero_division=0, classes missing from y_true included."""
+    rng = np.random.default_rng(seed)
+    y_true = rng.choice([0, 2, 3, 6], 200)
+    y_pred = np.where(rng.random(200) < 0.6, y_true, rng.choice([0, 1, 3], 200))
+    w = rng.integers(0, 3, (4, 200)).astype(np.float32)
+    labels = list(range(len(CLASSES)))
+    s = weighted_scores(y_true, y_pred, w)
+    for b in range(4):
+        kw = {"labels": labels, "average": "macro", "zero_division": 0, "sample_weight": w[b]}
+        assert s["macro_recall"][b] == pytest.approx(skm.recall_score(y_true, y_pred, **kw), abs=1e-6)
+        assert s["macro_f1"][b] == pytest.approx(skm.f1_score(y_true, y_pred, **kw), abs=1e-6)
+        assert s["accuracy"][b] == pytest.approx(skm.accuracy_score(y_true, y_pred, sample_weight=w[b]), abs=1e-6)
+
+
+def test_plain_scores_are_weights_of_one():
+    """summary_scores is weighted_scores with every weight 1, to the bit; on crafted data with two of 7 classes
+    present the macro scores still average over 7: recalls 1/2 and 1 -> 1.5/7, F1s 2/3 and 0.8 -> 1.4667/7."""
+    y, p = np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1])
+    s = summary_scores(y, p)
+    w = weighted_scores(y, p, np.ones((1, 4)))
+    assert all(s[m] == float(w[m][0]) for m in w)
+    assert s["macro_recall"] == pytest.approx(1.5 / 7)
+    assert s["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 7)
+    assert s["balanced_accuracy"] == pytest.approx(0.75)  # the recall over the classes present
+    assert s["accuracy"] == pytest.approx(0.75)
 
 
 def test_train_and_evaluate_stages_do_not_import_sklearn():

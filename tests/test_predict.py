@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fer_pipeline import CLASSES
+from fer_pipeline import CLASSES, paths
 from fer_pipeline.checkpoint import load_model, save_checkpoint
 from fer_pipeline.io import write_json
 from fer_pipeline.models import build_model
@@ -184,8 +184,8 @@ def test_default_model_is_the_release_and_says_why(tmp_path, capsys, monkeypatch
     """Without --model, fer-predict uses the release stage's model with its test-time augmentation, and says on
     stderr which model it used and why; --tta overrides the augmentation; a broken release file is exit 2."""
     monkeypatch.chdir(tmp_path)
-    ckpt = make_checkpoint(tmp_path / "data/train/cnn/model.pt")
-    release = tmp_path / "data/release/model.json"
+    ckpt = make_checkpoint(tmp_path / paths.model_file("cnn"))
+    release = tmp_path / paths.RELEASE
     release.parent.mkdir(parents=True)
     release.write_text(json.dumps({"model": "data/train/cnn/model.pt", "tta": "flip", "why": "best validation macro recall"}))
     files = write_crops(tmp_path / "in", crops(2))

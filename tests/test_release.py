@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from fer_pipeline import CLASSES, FerError
-from fer_pipeline.release import choose_release, model_card, release_record, valid_recalls
+from fer_pipeline import CLASSES, FerError, paths
+from fer_pipeline.params import TTAS
+from fer_pipeline.release import TTA_SENTENCES, candidate_recalls, choose_release, model_card, release_record
 
 
 def write_summary(root: Path, run: str, valid_recall: float) -> None:
-    """A DVCLive summary (metrics/train/<run>/metrics.json) with this validation macro recall."""
-    path = root / "metrics/train" / run / "metrics.json"
+    """A DVCLive summary (paths.live_summary) with this validation macro recall."""
+    path = root / paths.live_summary(run)
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"valid": {"macro_recall": valid_recall}}))
 
@@ -25,11 +26,11 @@ def test_release_is_best_on_validation_among_recipe_and_study(tmp_path):
     for run, r in (("baseline", 0.9), ("cnn", 0.55), ("study/architecture-cnn/s1", 0.6), ("study/base/s0", 0.3),
                    ("integrated/integrated/s100", 0.6)):
         write_summary(tmp_path, run, r)
-    recalls = valid_recalls(tmp_path)
+    recalls = candidate_recalls(tmp_path)
     assert set(recalls) == {"cnn", "study/architecture-cnn/s1", "study/base/s0", "integrated/integrated/s100"}
     assert choose_release(recalls) == "integrated/integrated/s100"  # 0.6 tie: first by name
     record = release_record(recalls, "flip")
-    assert record["model"] == "data/train/integrated/integrated/s100/model.pt" and record["tta"] == "flip"
+    assert record["model"] == paths.model_file("integrated/integrated/s100").as_posix() and record["tta"] == "flip"
     assert "among the 4 trained runs" in record["why"] and "test was not used" in record["why"]
     with pytest.raises(FerError, match="no trained run"):
         choose_release({})
@@ -48,7 +49,7 @@ def card_inputs() -> tuple:
     per_class = {c: {"recall": 0.1 * (i + 1), "precision": 0.5, "f1": 0.4, "support": 10 + i} for i, c in enumerate(CLASSES)}
     confusion = [[i * 10 + j for j in range(len(CLASSES))] for i in range(len(CLASSES))]
     record = {"run": "cnn", "model": "data/train/cnn/model.pt", "tta": "flip", "why": "best validation macro recall (0.6100)"}
-    return record, manifest, run, metrics, {"per_class": per_class, "confusion": confusion}
+    return record, manifest, run, metrics, {"per_class": per_class, "confusion": confusion}, 0.2
 
 
 def test_model_card_reports_the_numbers_it_is_given():
@@ -61,3 +62,17 @@ def test_model_card_reports_the_numbers_it_is_given():
                  "13 images are blank", "568 test images", "## Intended use", "## Known limits", "(angry, disgust)"):
         assert text in card, text
     assert "device cpu" not in card.split("## Training recipe")[1].split("Trained on")[0]  # where it ran is not the recipe
+
+
+def test_model_card_reads_the_split_and_the_tta_it_is_given():
+    """The card's train/valid shares are split.valid_fraction's and its prediction sentence is the release's tta:
+    80%/20% and the mirror image for the defaults, other shares and no mirror image for other values."""
+    *inputs, _ = card_inputs()
+    default = model_card(*inputs, 0.2)
+    assert "of which 80% trained the model and 20% validated it" in default
+    assert "Predictions average each face's probabilities with its mirror image's (`tta: flip`)" in default
+    record, *rest = inputs
+    other = model_card({**record, "tta": "none"}, *rest, 0.125)
+    assert "of which 87.5% trained the model and 12.5% validated it" in other
+    assert "mirror" not in other and "without test-time augmentation (`tta: none`)" in other
+    assert set(TTA_SENTENCES) == set(TTAS)

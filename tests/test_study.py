@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+from fer_pipeline import paths
 
 from .conftest import ROOT
 from .test_stage_contract import crafted_choice
@@ -19,7 +20,7 @@ def test_nothing_to_carry_writes_skipped_json_in_every_output(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     study.main(["--params", str(ROOT / "params.yaml"), "--from", "base", "--variant", "carryover/activation",
                 "--choice", "data/choose/choice.json", "--carry", "activation"])
-    for folder in ("data/train", "metrics/train", "data/evaluate", "metrics/evaluate"):
+    for folder in (paths.TRAIN, paths.TRAIN_LOGS, paths.EVALUATE, paths.EVALUATE_METRICS):
         files = list((tmp_path / folder / "carryover/activation").iterdir())
         assert [f.name for f in files] == ["skipped.json"]
         assert "nothing to carry over" in json.loads(files[0].read_text())["skipped"]
@@ -43,8 +44,8 @@ def test_each_seed_run_is_what_train_then_evaluate_write(tmp_path, monkeypatch):
     study.main(["--from", "base", "--variant", "study/base"])
     train.main(["--from", "base", "--variant", "alone", "--set", "train.seed=1"])
     evaluate.main(["--from", "base", "--variant", "alone"])
-    together = torch.load("data/train/study/base/s1/model.pt", weights_only=True)["model"]
-    alone = torch.load("data/train/alone/model.pt", weights_only=True)["model"]
+    together = torch.load(paths.model_file("study/base/s1"), weights_only=True)["model"]
+    alone = torch.load(paths.model_file("alone"), weights_only=True)["model"]
     assert together.keys() == alone.keys() and all(torch.equal(together[k], alone[k]) for k in alone)
-    got, want = (json.loads(Path(p).read_text()) for p in ("metrics/evaluate/study/base/s1.json", "metrics/evaluate/alone.json"))
+    got, want = (json.loads(paths.eval_file(v).read_text()) for v in ("study/base/s1", "alone"))
     assert got["test"] == want["test"] and got["test_dedup"] == want["test_dedup"]
