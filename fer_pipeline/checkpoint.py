@@ -66,8 +66,7 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     args = ckpt["args"]
     if not isinstance(args, dict) or not isinstance(args.get("model"), dict) or not isinstance(ckpt["model"], dict):
         raise FerError(f"{path}: checkpoint lacks its model settings or weights; retrain it with `dvc repro`")
-    # Checkpoints written before model.convs existed had two convolutions per cnn width.
-    model = build_model(build_section(ModelParams, {"convs": 2, **args["model"]}, "model", f"{path} (args)"))
+    model = build_model(build_section(ModelParams, args["model"], "model", f"{path} (args)"))
     try:
         model.load_state_dict(ckpt["model"])
     except (RuntimeError, TypeError, KeyError) as e:

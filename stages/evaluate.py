@@ -7,7 +7,7 @@ from fer_pipeline.checkpoint import load_model
 from fer_pipeline.dataset import data_label, load_dataset
 from fer_pipeline.evaluate import audit_record, detail_report, evaluation_report, predictions_table
 from fer_pipeline.io import atomic_path, read_json, write_json
-from fer_pipeline.params import EvaluateParams, ParamsFile, TrainParams
+from fer_pipeline.params import EvaluateParams, ParamsFile, RuntimeParams
 from fer_pipeline.tensors import load_split_tensors
 from fer_pipeline.train import predict, resolve_device
 
@@ -17,10 +17,9 @@ def parse(argv=None):
 
 
 def read_params(args, pf: ParamsFile) -> tuple[str, EvaluateParams]:
-    """The device of the run's own section (on CUDA predictions run under bf16 autocast, so it can change them)
-    and how every evaluation predicts."""
-    device = pf.field(TrainParams, f"{args.start}.train.device" if args.start else "train.device")
-    return device, pf.section(EvaluateParams, "evaluate")
+    """The device (on CUDA predictions run under bf16 autocast, so it can change them) and how every evaluation
+    predicts."""
+    return pf.field(RuntimeParams, "runtime.device"), pf.section(EvaluateParams, "evaluate")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,7 +10,7 @@ from fer_pipeline.dataset import data_label
 from fer_pipeline.distributed import close, init_from_env, relaunch_with_torchrun, under_torchrun
 from fer_pipeline.io import read_json, write_json
 from fer_pipeline.models import build_model
-from fer_pipeline.params import ModelParams, ParamsFile, TrainParams, to_dict
+from fer_pipeline.params import ModelParams, ParamsFile, RuntimeParams, TrainParams, to_dict
 from fer_pipeline.provenance import run_record
 from fer_pipeline.seed import seed_everything
 from fer_pipeline.tensors import load_split_tensors
@@ -27,8 +27,9 @@ def read_choice(args) -> dict | None:
     return read_json(args.choice)["settings"] if args.choice else None
 
 
-def read_params(args, pf: ParamsFile) -> tuple[ModelParams, TrainParams]:
-    return model_and_train(pf, args.start, args.axis, read_choice(args), args.set)
+def read_params(args, pf: ParamsFile) -> tuple[ModelParams, TrainParams, RuntimeParams]:
+    """What the run trains, and where it runs."""
+    return (*model_and_train(pf, args.start, args.axis, read_choice(args), args.set), pf.section(RuntimeParams, "runtime"))
 
 
 def fit_logged(model, data, tp: TrainParams, generator, device, ctx, run: str, label: str) -> FitResult:
@@ -50,18 +51,19 @@ def fit_logged(model, data, tp: TrainParams, generator, device, ctx, run: str, l
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    mp, tp = read_params(args, ParamsFile(args.params))
-    if tp.processes > 1 and not under_torchrun():
-        relaunch_with_torchrun(tp.processes)  # does not return: this stage restarts under torchrun
-    train(args.variant, mp, tp)
+    mp, tp, rt = read_params(args, ParamsFile(args.params))
+    if rt.processes > 1 and not under_torchrun():
+        relaunch_with_torchrun(rt.processes)  # does not return: this stage restarts under torchrun
+    train(args.variant, mp, tp, rt.device, rt.threads)
 
 
-def train(variant: str, mp: ModelParams, tp: TrainParams, data: dict | None = None) -> None:
-    """Train run `variant` with these params (in this process, or as one rank under torchrun); rank 0 writes
-    its checkpoint, run record and DVCLive log. `data` is the split's tensors when the caller already holds them
-    (the study stage loads them once for all its seeds; fit never changes them)."""
-    generator = seed_everything(tp.seed, tp.threads)
-    device = resolve_device(tp.device)
+def train(variant: str, mp: ModelParams, tp: TrainParams, device_name: str, threads: int, data: dict | None = None) -> None:
+    """Train run `variant` with these params on `device_name` with `threads` torch CPU threads (in this process,
+    or as one rank under torchrun); rank 0 writes its checkpoint, run record and DVCLive log. `data` is the split's
+    tensors when the caller already holds them (the study stage loads them once for all its seeds; fit never
+    changes them)."""
+    generator = seed_everything(tp.seed, threads)
+    device = resolve_device(device_name)
     ctx = init_from_env(device)
     label = data_label()
     start = time.perf_counter()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import pickle
 from pathlib import Path
 
@@ -15,11 +14,12 @@ from fer_pipeline.checkpoint import load_checkpoint, load_model, save_checkpoint
 from fer_pipeline.models import build_model
 from fer_pipeline.params import ModelParams, to_dict
 
+from .builders import small_model
+
 
 def model_params(family: str = "mlp", hidden=(32,), channels=(4,), activation: str = "tanh") -> ModelParams:
     """Small model params."""
-    return ModelParams(family=family, activation=activation, hidden=tuple(hidden), channels=tuple(channels), convs=2,
-                       dropout=0.0, batch_norm=family == "cnn")
+    return small_model(family, activation, hidden, channels, 2, 0.0, family == "cnn")
 
 
 def save_trained(path: Path, mp: ModelParams, epoch: int = 3) -> nn.Module:
@@ -157,14 +157,13 @@ def test_invalid_model_args(tmp_path):
         load_model(path)
 
 
-def test_checkpoint_from_before_convs_loads_two_convs(tmp_path):
-    """A checkpoint written before model.convs existed (no such key in its args) loads as two convs per width."""
+def test_model_args_have_only_the_family_fields(tmp_path):
+    """A checkpoint's model settings are its family's own fields (no hidden widths on a CNN), and they load back."""
     path = tmp_path / "model.pt"
-    mp = dataclasses.replace(model_params(), family="cnn", convs=2)
-    old_args = {k: v for k, v in to_dict(mp).items() if k != "convs"}
-    save_checkpoint(path, build_model(mp).state_dict(), None, None, 1, {"model": old_args})
-    model, _ = load_model(path)
-    assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == 2 * len(mp.channels)
+    mp = model_params("cnn", channels=(4, 8))
+    save_checkpoint(path, build_model(mp).state_dict(), None, None, 1, {"model": to_dict(mp)})
+    model, ckpt = load_model(path)
+    assert "hidden" not in ckpt["args"]["model"] and sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == 4
 
 
 def test_missing_file(tmp_path):

@@ -22,13 +22,15 @@ from fer_pipeline.predict import annotation_path, classify_crops, crop_faces, fi
 from fer_pipeline.preprocess import normalize
 from fer_pipeline.synthetic import generate
 
+from .builders import small_model
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_checkpoint(path: Path, normalize_mode: str = "unit", family: str = "mlp") -> Path:
     """A tiny untrained model saved with the repo's full params as args, as the train stage does."""
     params = load_params(ROOT / "params.yaml")
-    params = dataclasses.replace(params, model=dataclasses.replace(params.model, family=family, hidden=(16,), channels=(4,)),
+    params = dataclasses.replace(params, model=small_model(family, hidden=(16,), channels=(4,)),
                                  preprocess=dataclasses.replace(params.preprocess, normalize=normalize_mode))
     torch.manual_seed(0)
     model = build_model(params.model)

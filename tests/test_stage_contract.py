@@ -18,7 +18,7 @@ from dvc.repo import Repo
 
 from fer_pipeline.choose import picked_settings
 from fer_pipeline.io import write_json
-from fer_pipeline.params import ModelParams, ParamsFile, PresetsParams, StudyParams, TrainParams
+from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams
 
 from .conftest import ROOT
 
@@ -93,11 +93,10 @@ def crafted_choice(root: Path, picks: dict[str, str] | None = None) -> None:
     each carried over to the first architecture), for the stages that read one."""
     pf = ParamsFile(ROOT / "params.yaml")
     study, presets = pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets")
-    bm, bt = pf.section(ModelParams, "base.model"), pf.section(TrainParams, "base.train")
     first = picks or {"activation": study.activations[0], "batch_size": str(study.batch_sizes[0]),
                       "imbalance": study.imbalances[0], "optimizer": study.optimizers[0],
                       "architecture": study.architectures[0]}
-    picked = picked_settings(first, presets, bm, bt)
+    picked = picked_settings(first, study, presets)
     write_json(root / "data/choose/choice.json", {"chosen": first, **picked})
     write_json(root / "data/design/design.json", {"settings": picked["settings"]})
 
