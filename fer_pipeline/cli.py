@@ -29,7 +29,8 @@ def stage_args(doc: str, variant: bool = False, argv: list[str] | None = None, c
                             "e.g. optimizer=sgd or depth=3")
         p.add_argument("--choice", help="the choose stage's choice.json: its settings apply first")
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="one model/train field for this run, e.g. train.seed=1 (YAML value)")
+                       help="one model/train field for this run, e.g. train.seed=1, or where the train stage runs, "
+                            "e.g. runtime.processes=2 (YAML value)")
     if carry:
         p.add_argument("--carry", metavar="FACTOR", choices=CARRIED,
                        help="the carry-over round: --choice's chosen architecture with this factor's pick "

@@ -10,7 +10,7 @@ from fer_pipeline.dataset import data_label
 from fer_pipeline.distributed import close, init_from_env, relaunch_with_torchrun, under_torchrun
 from fer_pipeline.io import read_json, write_json
 from fer_pipeline.models import build_model
-from fer_pipeline.params import ModelParams, ParamsFile, RuntimeParams, TrainParams, to_dict
+from fer_pipeline.params import ModelParams, ParamsFile, RuntimeParams, TrainParams, parse_override, to_dict
 from fer_pipeline.provenance import run_record
 from fer_pipeline.seed import seed_everything
 from fer_pipeline.tensors import load_split_tensors
@@ -28,8 +28,10 @@ def read_choice(args) -> dict | None:
 
 
 def read_params(args, pf: ParamsFile) -> tuple[ModelParams, TrainParams, RuntimeParams]:
-    """What the run trains, and where it runs."""
-    return (*model_and_train(pf, args.start, args.axis, read_choice(args), args.set), pf.section(RuntimeParams, "runtime"))
+    """What the run trains (--set model.K=V / train.K=V), and where it runs (runtime, --set runtime.K=V)."""
+    runtime = {k.partition(".")[2]: v for k, v in map(parse_override, args.set) if k.startswith("runtime.")}
+    sets = [text for text in args.set if not parse_override(text)[0].startswith("runtime.")]
+    return (*model_and_train(pf, args.start, args.axis, read_choice(args), sets), pf.section(RuntimeParams, "runtime", runtime))
 
 
 def fit_logged(model, data, tp: TrainParams, generator, device, ctx, run: str, label: str) -> FitResult:

@@ -157,3 +157,28 @@ def test_closure_sees_lazy_imports(tmp_path):
     (tmp_path / "fer_pipeline/c.py").write_text("")
     assert import_closure("stages.x", tmp_path) == {"stages/__init__.py", "stages/x.py", "fer_pipeline/__init__.py",
                                                     "fer_pipeline/a.py", "fer_pipeline/b.py"}
+
+
+def test_study_stages_are_the_registry(stages):
+    """dvc.yaml's study stage groups are the axis registry's (fer_pipeline.axes): one stage study_<name> per axis,
+    sweeping study.<values> (a depth grid also its activations) with --axis <name>=..., no study stage for an axis
+    the registry lacks, the carry-over matrix over exactly the carried factors, and the variants the stages train
+    exactly the study's (variants.study_variants)."""
+    from fer_pipeline.axes import AXES, CARRIED
+    from fer_pipeline.variants import seeds_key, study_variants, trained
+
+    raw = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    runs_only = {"study_base", "study_carryover", "study_integrated"}
+    assert {s for s in raw if s.startswith("study_")} - runs_only == {f"study_{a.name}" for a in AXES}
+    for a in AXES:
+        stage = raw[f"study_{a.name}"]
+        swept = {f"${{study.{a.values}}}", *([f"${{study.{a.grid_with}}}"] if a.grid_with else [])}
+        assert set(stage["matrix"].values()) == swept, f"study_{a.name} sweeps {stage['matrix']}, not {swept}"
+        item = next(k for k, v in stage["matrix"].items() if v == f"${{study.{a.values}}}")
+        assert f"--axis {a.name}=${{item.{item}}}" in stage["cmd"], f"study_{a.name}: {stage['cmd']}"
+    assert tuple(raw["study_carryover"]["matrix"]["factor"]) == CARRIED
+    study = ParamsFile(ROOT / "params.yaml").section(StudyParams, "study")
+    variants = {shlex.split(s.cmd)[shlex.split(s.cmd).index("--variant") + 1] for s in stages
+                if s.name.split("@")[0] in {f"study_{a.name}" for a in AXES} | {"study_base", "study_integrated"}}
+    assert variants == {v.path for v in trained(study_variants(study)).values()}
+    assert [seeds_key(v) for v in sorted(variants) if seeds_key(v) != "seeds"] == ["confirm_seeds"]
