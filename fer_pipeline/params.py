@@ -230,8 +230,9 @@ def _axis_sets_train(axis: Any) -> tuple[str, ...]:
     return ()
 
 
-def _make(name: str, doc: str, fields: list[tuple[str, Any, Any]], bases: tuple[type, ...] = ()) -> type:
-    cls = dataclasses.make_dataclass(name, fields, bases=bases, frozen=True)
+def _make(name: str, doc: str, fields: list[tuple[str, Any, Any]]) -> type:
+    """A frozen dataclass of this module, built from (name, type, field) triples."""
+    cls = dataclasses.make_dataclass(name, fields, frozen=True)
     cls.__doc__, cls.__module__ = doc, __name__
     return cls
 

@@ -3,6 +3,7 @@ composed from the axes, and the names, families and seeds of variants and runs (
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +107,7 @@ def full_settings(chosen: dict[str, str], study: StudyParams, presets: PresetsPa
 
 
 def _sets(sets: list[str]) -> Settings:
+    """The fields of each --set model.K=V / train.K=V, in order."""
     parts: list[Settings] = []
     for text in sets:
         key, value = parse_override(text)
@@ -134,7 +136,7 @@ def model_and_train(pf: ParamsFile, start: str, axes: list[str], choice: Setting
     parts = [choice] if choice else [read_axis(pf, f, pf.field(StudyBaseParams, f"study.base.{f}"))
                                      for f in FACTORS if f not in skip]
     settings = merge(*parts, *(read_axis(pf, name, value) for name, value in given), _sets(sets))
-    shared = {f.name for f in StudyTrainParams.__dataclass_fields__.values()}
+    shared = {f.name for f in dataclasses.fields(StudyTrainParams)}
     common = pf.section(StudyTrainParams, "study.train", {k: v for k, v in settings["train"].items() if k in shared})
     return (build_section(ModelParams, settings["model"], "model", pf.where),
             build_section(TrainParams, {**vars(common), **settings["train"]}, "train", pf.where))
