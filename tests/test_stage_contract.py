@@ -163,7 +163,7 @@ def test_study_stages_are_the_registry(stages):
     """dvc.yaml's study stage groups are the axis registry's (fer_pipeline.axes): one stage study_<name> per axis,
     sweeping study.<values> (a depth grid also its activations) with --axis <name>=..., no study stage for an axis
     the registry lacks, the carry-over matrix over exactly the carried factors, and the variants the stages train
-    exactly the study's (variants.study_variants)."""
+    exactly the study's (variants.study_variants); stats and report declare one output per family."""
     from fer_pipeline.axes import AXES, CARRIED
     from fer_pipeline.variants import seeds_key, study_variants, trained
 
@@ -182,3 +182,6 @@ def test_study_stages_are_the_registry(stages):
                 if s.name.split("@")[0] in {f"study_{a.name}" for a in AXES} | {"study_base", "study_integrated"}}
     assert variants == {v.path for v in trained(study_variants(study)).values()}
     assert [seeds_key(v) for v in sorted(variants) if seeds_key(v) != "seeds"] == ["confirm_seeds"]
+    families = [a.family for a in AXES]
+    assert set(raw["stats"]["metrics"]) == {f"metrics/study/{f}.json" for f in (*families, "base", "integrated", "carryover")}
+    assert {f"reports/axis_{f}.png" for f in families} <= set(raw["report"]["plots"])
