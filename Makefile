@@ -40,7 +40,7 @@ bench: $(STAMP)
 	python bench/run.py
 
 profile: $(STAMP)
-	dvc repro split
+	dvc repro preprocess
 	python bench/profile_steps.py
 
 bench-smoke: $(STAMP)

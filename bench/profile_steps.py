@@ -3,7 +3,7 @@
     python bench/profile_steps.py                  # MLP baseline at batch 32 and the cnn recipe, on the real split
     python bench/profile_steps.py --steps 100 --rows 12
 
-Needs data/preprocess and data/split (run `dvc repro split` first). Prints, per model, ms per
+Needs data/preprocess and data/split (run `dvc repro preprocess` first: it runs split too). Prints, per model, ms per
 step and the operators with the most self CPU time, so optimisations start from a measurement.
 """
 
@@ -19,7 +19,7 @@ from torch.profiler import ProfilerActivity, profile
 from fer_pipeline.models import build_model
 from fer_pipeline.params import load_params
 from fer_pipeline.tensors import load_split_tensors
-from fer_pipeline.train import make_optimizer, train_one_epoch
+from fer_pipeline.train import BatchSource, make_criterion, make_optimizer, train_one_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,12 +32,12 @@ def profile_steps(start: str, steps: int, rows: int) -> None:
     torch.manual_seed(0)
     model = build_model(p.model)
     opt = make_optimizer(model, p.train)
-    gen = torch.Generator().manual_seed(0)
     cpu = torch.device("cpu")
+    batches = BatchSource(x, y, p.train.batch_size, torch.Generator().manual_seed(0), augment=p.train.augment)
+    criterion = make_criterion(None, p.train.label_smoothing, cpu)
 
     def run(n: int) -> None:
-        train_one_epoch(model, x, y, opt, p.train.batch_size, gen, cpu, max_steps=n, augment=p.train.augment,
-                        label_smoothing=p.train.label_smoothing)
+        train_one_epoch(model, criterion, opt, batches.epoch(n), cpu)
 
     run(5)  # warm-up
     t = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from torch import nn
 from fer_pipeline import CLASSES, FerError
 from fer_pipeline.io import atomic_path
 from fer_pipeline.models import build_model
-from fer_pipeline.params import ModelParams, build_section
+from fer_pipeline.params import ModelParams, PreprocessParams, build_section
 
 
 def save_checkpoint(
@@ -72,3 +73,18 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     except (RuntimeError, TypeError, KeyError) as e:
         raise FerError(f"{path}: weights do not fit the model it names ({str(e).splitlines()[0][:160]})") from None
     return model.eval(), ckpt
+
+
+def input_normalization(ckpt: dict[str, Any], path: str | Path) -> dict[str, Any]:
+    """How the model's training inputs were scaled: {"normalize", "mean", "std"} as the preprocess stage wrote them,
+    which the train stage stores in the checkpoint's args (preprocess) so that the model needs no other file."""
+    record = ckpt["args"].get("preprocess") if isinstance(ckpt.get("args"), dict) else None
+    hint = "retrain it with `dvc repro`"
+    try:
+        mode = build_section(PreprocessParams, {"normalize": record["normalize"]}, "preprocess", f"{path} (args)").normalize
+        mean, std = float(record["mean"]), float(record["std"])
+    except (KeyError, TypeError, ValueError):
+        raise FerError(f"{path}: checkpoint args lack the input normalization (preprocess: normalize, mean, std); {hint}") from None
+    if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+        raise FerError(f"{path}: checkpoint normalization has mean {mean} and std {std} (std must be > 0); {hint}")
+    return {"normalize": mode, "mean": mean, "std": std}

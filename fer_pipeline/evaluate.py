@@ -1,4 +1,4 @@
-"""The evaluate stage's work: test metrics (all and deduplicated) and a predictions table."""
+"""The evaluate stage's work: a run's test metrics (all and deduplicated), predictions table and report."""
 
 from __future__ import annotations
 
@@ -6,9 +6,47 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
-from fer_pipeline import CLASSES
+from fer_pipeline import CLASSES, paths
+from fer_pipeline.checkpoint import load_model
+from fer_pipeline.dataset import data_label, load_dataset
+from fer_pipeline.io import atomic_path, read_json, write_json
 from fer_pipeline.metrics import confusion, per_class_scores, summary_scores
+from fer_pipeline.params import EvaluateParams, ParamsFile, RuntimeParams
+from fer_pipeline.tensors import load_split_tensors
+from fer_pipeline.train import predict, resolve_device
+
+
+def evaluation_params(pf: ParamsFile) -> tuple[str, EvaluateParams]:
+    """The device (runtime.device; on CUDA predictions run under bf16 autocast, so it can change them) and how
+    every evaluation predicts."""
+    return pf.field(RuntimeParams, "runtime.device"), pf.section(EvaluateParams, "evaluate")
+
+
+def evaluate_run(run: str, device: str, how: EvaluateParams, data: dict[str, torch.Tensor] | None = None) -> None:
+    """Predict the test set with run `run`'s checkpoint on `device` and write its metrics, predictions and report
+    (`data`: the split's tensors with x_test/y_test when the caller already holds them)."""
+    where = resolve_device(device)
+    model, _ = load_model(paths.model_file(run))
+    data = data if data is not None else load_split_tensors(("test",))
+    test_idx = np.load(paths.SPLIT)["test"]
+    twin = np.load(paths.DUPLICATES)["test_twin"][test_idx]
+    ids = load_dataset(paths.DATASET).ids[test_idx]
+    _, probs = predict(model.to(where), data["x_test"], where, how.tta)
+    y_true, y_pred = data["y_test"].numpy(), probs.argmax(1).numpy()
+    manifest = read_json(paths.MANIFEST)
+    label = data_label(manifest)
+    report = evaluation_report(y_true, y_pred, twin, label)
+    with atomic_path(paths.predictions_file(run)) as tmp:
+        predictions_table(ids, y_true, probs.numpy(), twin).to_csv(tmp, index=False)
+    # Provenance is no metric: it goes beside the per-class report, not into the metrics file.
+    audit = audit_record(manifest, read_json(paths.run_file(run)))
+    write_json(paths.report_file(run), {**detail_report(y_true, y_pred), "tta": how.tta, "audit": audit})
+    write_json(paths.eval_file(run), report)
+    t = report["test"]
+    print(f"evaluate {run} [{label}]: test accuracy {t['accuracy']:.4f}, macro recall {t['macro_recall']:.4f}, "
+          f"macro F1 {t['macro_f1']:.4f}; dedup macro recall {report['test_dedup']['macro_recall']:.4f}")
 
 
 def evaluation_report(y_true: np.ndarray, y_pred: np.ndarray, twin: np.ndarray, label: str) -> dict[str, Any]:

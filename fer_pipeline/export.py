@@ -1,7 +1,7 @@
 """Export a trained checkpoint to ONNX, for use outside PyTorch (onnxruntime, OpenCV's dnn, browsers).
 
 The ONNX graph takes `image`: float32 (batch, 1, 48, 48), normalized as in training (see the
-`normalize` metadata entry), and gives `logits`: float32 (batch, 7) in the order of the `classes`
+`normalize`, `mean` and `std` metadata entries), and gives `logits`: float32 (batch, 7) in the order of the `classes`
 metadata entry; softmax them for probabilities.
 """
 
@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from fer_pipeline import CLASSES, IMAGE_SIZE, FerError
-from fer_pipeline.checkpoint import load_model
+from fer_pipeline.checkpoint import input_normalization, load_model
 from fer_pipeline.io import atomic_path
 
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
@@ -71,12 +71,11 @@ def max_abs_diff(model: nn.Module, onnx_path: Path, n: int = 8, seed: int = 0) -
     return float(np.abs(got - want).max())
 
 
-def checkpoint_metadata(ckpt: dict[str, Any]) -> dict[str, str]:
+def checkpoint_metadata(ckpt: dict[str, Any], path: Path) -> dict[str, str]:
     """ONNX metadata from a checkpoint's args: the variant and how inputs must be normalized."""
-    args = ckpt.get("args", {})
-    pre = args.get("preprocess") if isinstance(args.get("preprocess"), dict) else {}
-    return {"variant": str(args.get("variant", "")), "normalize": str(pre.get("normalize", "")),
-            "input": "float32 (batch,1,48,48): pixels/255, then (x-mean)/std of normalization.json when normalize=standardize"}
+    norm = input_normalization(ckpt, path)
+    return {"variant": str(ckpt["args"].get("variant", "")), "normalize": norm["normalize"], "mean": repr(norm["mean"]),
+            "std": repr(norm["std"]), "input": "float32 (batch,1,48,48): pixels/255, then (x-mean)/std when normalize=standardize"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             args.model = released_model()["model"]
         model, ckpt = load_model(args.model)
-        export_onnx(model, args.out, checkpoint_metadata(ckpt))
+        export_onnx(model, args.out, checkpoint_metadata(ckpt, args.model))
     except FerError as e:
         print("error: " + " ".join(str(e).split()), file=sys.stderr)
         return 2

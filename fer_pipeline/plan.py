@@ -15,12 +15,11 @@ from fer_pipeline.params import DataParams, ParamsFile, StudyParams
 from fer_pipeline.variants import BASE, INTEGRATED, variant_seeds
 
 # Wall seconds per stage of each kind on the reference machine (2-core AMD EPYC, 24 GiB, torch 2.14.1, CPU), for
-# the synthetic stand-in and the real archive: a study stage trains and evaluates all its seeds. Measured
-# 2026-11-29 with `dvc repro` of the default params on a fresh checkout, per kind the total divided by the number
-# of stages: synthetic, the whole pipeline at 2c053c8 (16.3 min); real, `dvc repro report` at df2183c (88.6 min)
-# for data, study, carry-over and summary, and the whole pipeline at c92a62e for the baseline and the recipe.
-# A carry-over stage with nothing to carry takes ~7 s, so that kind's estimate is an upper bound. An estimate,
-# not a promise: the machine's load moves it.
+# the synthetic stand-in and the real archive: a study stage trains and evaluates all its seeds. Measured with
+# `dvc repro` of the default params on a fresh checkout, per kind the total divided by the number of stages:
+# synthetic, the whole pipeline (16.3 min); real, `dvc repro report` (88.6 min) for data, study, carry-over and
+# summary, and the whole pipeline for the baseline and the recipe. A carry-over stage with nothing to carry
+# takes ~7 s, so that kind's estimate is an upper bound. An estimate, not a promise: the machine's load moves it.
 COST_S = {
     "data": {"synthetic": 4.7, "real": 6.0},
     "baseline": {"synthetic": 8.3, "real": 17.0},
@@ -30,13 +29,13 @@ COST_S = {
     "summary": {"synthetic": 6.0, "real": 9.0},
 }
 KINDS = {
-    "data": ("fetch", "preprocess", "split"),
+    "data": ("fetch", "split", "preprocess"),
     "baseline": ("train", "evaluate", "plot"),
     "recipe": ("train_cnn", "evaluate_cnn", "plot_cnn"),
     "summary": ("choose", "design", "stats", "report", "release"),
     "carryover": ("study_carryover", "study_integrated"),
 }
-TITLES = {"data": "data: fetch, preprocess, split", "baseline": "baseline MLP: train, evaluate, plot (the first result)",
+TITLES = {"data": "data: fetch, split, preprocess", "baseline": "baseline MLP: train, evaluate, plot (the first result)",
           "recipe": "CNN recipe: train_cnn, evaluate_cnn, plot_cnn", "study": "study variants",
           "carryover": "carry-over round and integrated model (on the chosen architecture; CNN runs if it is the CNN)",
           "summary": "choose, design, stats, report, release"}

@@ -2,7 +2,8 @@
 
 A 48x48 image is taken as a face crop, as in FER2013, and classified directly; a larger photo is
 searched for frontal faces with OpenCV's bundled Haar cascade, and each face is cropped, turned to
-grayscale, resized to 48x48 and classified. Inputs are normalized exactly as the training data were.
+grayscale, resized to 48x48 and classified. Inputs are normalized exactly as the training data were (the
+checkpoint holds the normalization).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from PIL import Image, ImageOps
 from torch import nn
 
 from fer_pipeline import CLASSES, IMAGE_SIZE, FerError, paths
-from fer_pipeline.checkpoint import load_model
+from fer_pipeline.checkpoint import input_normalization, load_model
 from fer_pipeline.io import atomic_path, read_json
-from fer_pipeline.params import TTAS, PreprocessParams, build_section
+from fer_pipeline.params import TTAS
 from fer_pipeline.preprocess import scale
 from fer_pipeline.train import predict
 
@@ -89,27 +90,10 @@ def released_model(release_file: Path = paths.RELEASE) -> dict[str, Any]:
     return {"model": model, "tta": tta, "why": why}
 
 
-def normalization(args: dict[str, Any], stats_path: Path, model_path: Path) -> tuple[float, float]:
-    """(mean, std) the model's training inputs were standardized with: (0, 1) for `unit`, normalization.json for `standardize`."""
-    if not isinstance(args.get("preprocess"), dict):
-        raise FerError(f"{model_path}: checkpoint args lack preprocess.normalize; retrain it with `dvc repro`")
-    mode = build_section(PreprocessParams, args["preprocess"], "preprocess", f"{model_path} (args)").normalize
-    if mode == "unit":
-        return 0.0, 1.0
-    # The checkpoint holds no statistics: they live in the preprocess stage's normalization.json of the training run.
-    if not stats_path.is_file():
-        raise FerError(f"{stats_path}: not found; the model was trained with preprocess.normalize=standardize and needs the "
-                       "training run's normalization.json: run `dvc repro` or pass --normalization PATH")
-    try:
-        stats = read_json(stats_path)
-        mean, std, made_with = float(stats["mean"]), float(stats["std"]), stats.get("normalize")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise FerError(f"{stats_path}: not a normalization file with numeric mean and std; "
-                       "rerun `dvc repro` or pass --normalization PATH") from None
-    if made_with != "standardize" or not std > 0:
-        raise FerError(f"{stats_path}: made with normalize={made_with!r} (std {std}), but the model was trained with "
-                       "standardize; pass the training run's normalization.json with --normalization, or rerun `dvc repro`")
-    return mean, std
+def normalization(ckpt: dict[str, Any], model_path: Path) -> tuple[float, float]:
+    """(mean, std) the model's training inputs were standardized with, from its checkpoint: (0, 1) for `unit`."""
+    norm = input_normalization(ckpt, model_path)
+    return (0.0, 1.0) if norm["normalize"] == "unit" else (norm["mean"], norm["std"])
 
 
 def to_input(crops: np.ndarray, mean: float, std: float) -> torch.Tensor:
@@ -292,8 +276,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--model", type=Path, help=f"checkpoint (default: the released model named in {paths.RELEASE})")
     p.add_argument("--tta", choices=TTAS,
                    help="test-time augmentation (default: the release's, as its test figures were made; none with --model)")
-    p.add_argument("--normalization", "--stats", dest="normalization", type=Path, default=paths.NORMALIZATION,
-                   help=f"the preprocess stage's normalization.json of a standardize-trained model (default: {paths.NORMALIZATION})")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.add_argument("--annotate", type=Path, metavar="DIR", help="write each photo with face boxes and labels to DIR as PNG")
     return p.parse_args(argv)
@@ -316,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not model_path.is_file():
             raise FerError(f"{model_path}: no such checkpoint; pass --model PATH of a trained model.pt (`dvc repro` trains them)")
         model, ckpt = load_model(model_path)
-        norm = normalization(ckpt["args"], args.normalization, model_path)
+        norm = normalization(ckpt, model_path)
         cascade = load_cascade()
         if args.annotate is not None:
             make_folder(args.annotate)

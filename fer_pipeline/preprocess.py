@@ -1,7 +1,8 @@
-"""uint8 images -> normalized float32 inputs: the statistics (from the training part only) and the formula.
+"""uint8 images -> normalized float32 inputs: the statistics (from the split's train rows only) and the formula.
 
-The preprocess stage writes only the statistics (normalization.json); tensors.load_split_tensors applies `scale`
-to fetch's uint8 images when a stage loads them, so no float copy of the data set is ever written to disk.
+The preprocess stage runs after split and writes only the statistics (normalization.json), so validation and test
+images never shape them; tensors.load_split_tensors applies `scale` to fetch's uint8 images when a stage loads
+them, so no float copy of the data set is ever written to disk.
 """
 
 from __future__ import annotations
@@ -26,19 +27,20 @@ def level_counts(images: np.ndarray) -> np.ndarray:
     return counts
 
 
-def normalization_stats(images: np.ndarray, train_mask: np.ndarray, mode: str) -> dict[str, float]:
+def normalization_stats(images: np.ndarray, train: np.ndarray, mode: str) -> dict[str, float]:
     """{"mean", "std"} that `scale` uses: 0 and 1 for `unit`; for `standardize` the mean and (population) std of
-    the training pixels on the 0-1 scale, i.e. of the float32 values `scale` makes, accumulated in float64.
+    the pixels of the rows `train` selects (the split's train indices, or a mask) on the 0-1 scale, i.e. of the
+    float32 values `scale` makes, accumulated in float64.
 
     Computed from the 256 level counts, with exact sums (math.fsum), so no float copy of the images is made."""
     if mode == "unit":
         return {"mean": 0.0, "std": 1.0}
     if mode != "standardize":
         raise ValueError(f"unknown normalize mode {mode!r}")
-    counts = level_counts(images[train_mask])
+    counts = level_counts(images[train])
     n = int(counts.sum())
     if n == 0:
-        raise FerError("preprocess.normalize: standardize needs training images, and the data set has none")
+        raise FerError("preprocess.normalize: standardize needs training images, and the split has none")
     levels = (np.arange(256, dtype=np.float32) / np.float32(255.0)).astype(np.float64)  # each level as scale makes it
     mean = math.fsum(counts * levels) / n  # each product is exact: count < 2**29, level has a 24-bit mantissa
     deviation = levels - mean
@@ -59,8 +61,3 @@ def scale(images: np.ndarray, norm: Mapping[str, Any]) -> np.ndarray:
     x /= np.float32(norm["std"])
     return x
 
-
-def normalize(images: np.ndarray, train_mask: np.ndarray, mode: str) -> tuple[np.ndarray, dict[str, float]]:
-    """(inputs, stats): what the preprocess stage and load_split_tensors make of these images together."""
-    stats = normalization_stats(images, train_mask, mode)
-    return scale(images, {"normalize": mode, **stats}), stats

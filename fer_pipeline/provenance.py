@@ -39,7 +39,7 @@ def run_record(device: torch.device) -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
         "machine": platform.machine(),
-        "versions": {p: version(p) for p in ("torch", "numpy", "scikit-learn", "dvc", "dvclive")},
+        "versions": {p: version(p) for p in ("torch", "numpy", "dvc", "dvclive")},  # the libraries a run imports
         "git_commit": git_commit(),
         "git_dirty": git_dirty(),
     }

@@ -81,7 +81,7 @@ Params = dict[str, np.ndarray]  # per-sample parameters, shape (n,) or broadcast
 
 def _coverage(dist: np.ndarray) -> np.ndarray:
     """Anti-aliased coverage of a shape from its signed distance in pixels (negative inside)."""
-    # In-place max/min: np.clip's dispatch overhead was a visible share of the drawing time.
+    # In-place max/min: np.clip's dispatch overhead is a visible share of the drawing time.
     cov = 0.5 - dist
     np.maximum(cov, 0.0, out=cov)
     return np.minimum(cov, 1.0, out=cov)
@@ -159,7 +159,7 @@ def _draw_mouth(img: np.ndarray, u: np.ndarray, v: np.ndarray, s: np.ndarray, p:
     # Corners lift by mouth_curve; disgust raises one corner (side chosen per sample).
     centre = p["mouth_y"] - p["mouth_curve"] * x * x - p["mouth_tilt"] * p["asym_side"] * x
     # Blend a lens profile (stretched mouth) with an ellipse profile (round O) instead of a
-    # per-pixel power, which was the slowest operation here.
+    # per-pixel power, which is the slowest operation here.
     lens = 1.0 - x * x
     profile = lens + np.clip(p["mouth_round"], 0.0, 1.0) * (np.sqrt(lens) - lens)
     opening = np.maximum(p["mouth_open"], 0.0) * profile

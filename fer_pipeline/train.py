@@ -1,11 +1,11 @@
-"""Training: train_one_epoch / evaluate / fit with early stopping on valid loss, best weights kept."""
+"""Training: batches (BatchSource), train_one_epoch, score, fit with early stopping on valid loss, best weights kept."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,49 +104,94 @@ def batch_bounds(n: int, batch_size: int, world: int = 1) -> list[int]:
     return bounds
 
 
-def train_one_epoch(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
-    batch_size: int, generator: torch.Generator, device: torch.device, max_steps: int = 0, desc: str = "",
-    ctx: DistContext = SINGLE, class_weight: torch.Tensor | None = None, sample_weight: torch.Tensor | None = None,
-    augment: str = "none", label_smoothing: float = 0.0,
-) -> tuple[dict[str, float], int]:
-    """One pass over shuffled tensor batches (no DataLoader, no per-sample Python); (scores, steps).
+class BatchSource:
+    """The training batches, epoch after epoch: their order (a permutation, or weighted-sampler draws with
+    sample_weight), their augmentation and this rank's share of each global batch of batch_size images.
 
-    class_weight weights the loss per class; sample_weight draws the epoch's images with replacement
-    in proportion to it (a weighted sampler) instead of a permutation. augment transforms each global
-    batch before it is sharded, so every rank draws the same random numbers.
-    """
+    Every random number comes from `generator`: the epoch's order when the epoch starts, then each batch's
+    augmentation. Each global batch is augmented before it is sharded, so every rank draws the same numbers."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator, *,
+                 sample_weight: torch.Tensor | None = None, augment: str = "none", ctx: DistContext = SINGLE) -> None:
+        self.x, self.y, self.generator = x, y, generator
+        self.sample_weight, self.augment, self.ctx = sample_weight, augment, ctx
+        self.bounds = batch_bounds(len(x), batch_size, ctx.world)
+        self.epochs = 0
+
+    def __len__(self) -> int:
+        """Batches in a full epoch."""
+        return len(self.bounds) - 1
+
+    def epoch(self, max_batches: int = 0) -> Epoch:
+        """The next epoch's batches (its order drawn now), cut to max_batches when it is set."""
+        self.epochs += 1
+        order = epoch_order(len(self.x), self.sample_weight, self.generator)
+        return Epoch(self, order, min(len(self), max_batches) if max_batches else len(self), self.epochs)
+
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """This rank's (x, y) of the global batch of rows `idx`, augmented."""
+        if self.augment == "none":
+            mine = shard(idx, self.ctx)
+            return self.x[mine], self.y[mine]
+        mine = shard(torch.arange(len(idx)), self.ctx)
+        return augment_batch(self.x[idx], self.augment, self.generator)[mine], self.y[idx][mine]
+
+
+@dataclass
+class Epoch:
+    """One epoch of a BatchSource: iterates (this rank's x, its y, the global batch's size)."""
+
+    source: BatchSource
+    order: torch.Tensor
+    size: int  # batches
+    number: int
+
+    @property
+    def ctx(self) -> DistContext:
+        """The ranks the batches are sharded over."""
+        return self.source.ctx
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+        bounds = self.source.bounds
+        for b in range(self.size):  # each batch drawn (and augmented) only when the loop reaches it
+            idx = self.order[bounds[b]:bounds[b + 1]]
+            yield *self.source.batch(idx), len(idx)
+
+
+def make_criterion(class_weight: torch.Tensor | None, label_smoothing: float, device: torch.device) -> nn.Module:
+    """The training loss: cross-entropy with train.imbalance's class weights and train.label_smoothing, summed over
+    a batch (train_one_epoch scales it to the global batch's mean)."""
+    return nn.CrossEntropyLoss(weight=None if class_weight is None else class_weight.to(device), reduction="sum",
+                               label_smoothing=label_smoothing)
+
+
+def train_one_epoch(model: nn.Module, criterion: nn.Module, optimizer: torch.optim.Optimizer, batches: Epoch,
+                    device: torch.device) -> dict[str, float]:
+    """One pass over an epoch's tensor batches (no DataLoader, no per-sample Python); the epoch's training scores.
+
+    `criterion` sums the loss over a batch (make_criterion)."""
     model.train()
-    loss_fn = nn.CrossEntropyLoss(weight=None if class_weight is None else class_weight.to(device), reduction="sum",
-                                  label_smoothing=label_smoothing)
-    order = epoch_order(len(x), sample_weight, generator)
-    bounds = batch_bounds(len(x), batch_size, ctx.world)
-    n_batches = len(bounds) - 1
-    if max_steps:
-        n_batches = min(n_batches, max_steps)
+    ctx = batches.ctx
     # Summed on the device and read once per epoch: a per-step .item() would wait for every step (GPU).
     loss_sum, preds, seen = torch.zeros((), device=device), [], []
-    for b in tqdm(range(n_batches), desc=desc, leave=False, disable=None if ctx.main else True, mininterval=1.0):
-        idx = order[bounds[b]:bounds[b + 1]]
-        if augment == "none":
-            mine = shard(idx, ctx)
-            xb, yb = x[mine], y[mine]
-        else:
-            mine = shard(torch.arange(len(idx)), ctx)
-            xb, yb = augment_batch(x[idx], augment, generator)[mine], y[idx][mine]
+    for xb, yb, size in tqdm(batches, desc=f"epoch {batches.number}", leave=False, disable=None if ctx.main else True,
+                             mininterval=1.0):
         xb, yb = to_device_layout(xb, device), yb.to(device, non_blocking=True)
         with autocast(device):
             logits = model(xb)
-            loss = loss_fn(logits.float(), yb)
+            loss = criterion(logits.float(), yb)
         optimizer.zero_grad(set_to_none=True)
         # Mean over the global batch: DDP averages the ranks' gradients, so scale each rank's sum by world.
-        (loss * ctx.world / len(idx)).backward()
+        (loss * ctx.world / size).backward()
         optimizer.step()
         loss_sum += loss.detach()
         preds.append(logits.argmax(1))
         seen.append(yb)
     y_all, pred_all = gather(torch.cat(seen), ctx), gather(torch.cat(preds), ctx)
-    return _scores(all_sum(loss_sum.item(), ctx), y_all.numpy(), pred_all.numpy()), n_batches
+    return _scores(all_sum(loss_sum.item(), ctx), y_all.numpy(), pred_all.numpy())
 
 
 @torch.no_grad()
@@ -169,8 +214,8 @@ def predict(model: nn.Module, x: torch.Tensor, device: torch.device, tta: str = 
     return logits, logits.softmax(1)
 
 
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> dict[str, float]:
-    """Mean loss and scores of the model on (x, y)."""
+def score(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> dict[str, float]:
+    """Mean (unweighted, unsmoothed) loss and scores of the model on (x, y): how fit judges an epoch on valid."""
     logits, _ = predict(model, x, device)
     y = y.cpu()
     loss = nn.functional.cross_entropy(logits, y, reduction="sum").item()
@@ -199,12 +244,35 @@ class FitResult:
     best_state: dict[str, Any] = field(default_factory=dict)
 
 
-def fit(
-    model: nn.Module, data: dict[str, torch.Tensor], tp: TrainParams, generator: torch.Generator,
-    device: torch.device, on_epoch: Callable[[int, dict[str, float]], None] | None = None, ctx: DistContext = SINGLE,
-) -> FitResult:
-    """Train until max_epochs, max_steps, max_minutes or `patience` epochs without valid-loss improvement;
-    load the best weights."""
+@dataclass
+class Trainer:
+    """What fit sets up once: the model on its device (and its DDP wrapper), loss, optimizer, scheduler, batches."""
+
+    model: nn.Module  # the plain model: its weights are the ones kept and scored
+    net: nn.Module  # what trains: the model, or its DistributedDataParallel wrapper
+    criterion: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    batches: BatchSource
+    valid: tuple[torch.Tensor, torch.Tensor]
+    device: torch.device
+
+    def state(self) -> dict[str, Any]:
+        """Copies of the model, optimizer and scheduler states (what a checkpoint keeps)."""
+        return {"model": copy.deepcopy(self.model.state_dict()), "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+                "scheduler": copy.deepcopy(self.scheduler.state_dict()) if self.scheduler is not None else None}
+
+    def step_scheduler(self, valid_loss: float) -> None:
+        """End of epoch: ReduceLROnPlateau follows the valid loss, the others the epoch count."""
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(valid_loss)
+        elif self.scheduler is not None:
+            self.scheduler.step()
+
+
+def setup(model: nn.Module, data: dict[str, torch.Tensor], tp: TrainParams, generator: torch.Generator,
+          device: torch.device, ctx: DistContext = SINGLE) -> Trainer:
+    """Place data and model on the device and build what trains them, each once for the whole fit."""
     class_weight, sample_weight = imbalance_weights(data["y_train"], tp.imbalance, len(CLASSES))
     if device.type == "cuda":
         # The whole split fits in GPU memory (~0.3 GB): copy it once, from pinned memory, so that batches
@@ -214,48 +282,76 @@ def fit(
     # Every rank evaluates the whole valid set with identical weights, so all take the same early-stop decision.
     net = nn.parallel.DistributedDataParallel(model) if ctx.world > 1 else model
     optimizer = make_optimizer(model, tp)
-    scheduler = make_scheduler(optimizer, tp)
+    batches = BatchSource(data["x_train"], data["y_train"], tp.batch_size, generator, sample_weight=sample_weight,
+                          augment=tp.augment, ctx=ctx)
+    return Trainer(model, net, make_criterion(class_weight, tp.label_smoothing, device), optimizer,
+                   make_scheduler(optimizer, tp), batches, (data["x_valid"], data["y_valid"]), device)
+
+
+class Stopping:
+    """When fit stops: `patience` epochs without a lower valid loss, max_steps optimizer steps, or max_minutes
+    (before an epoch as long as the last would pass it); otherwise after max_epochs."""
+
+    def __init__(self, tp: TrainParams, ctx: DistContext) -> None:
+        self.tp, self.ctx = tp, ctx
+        self.since_best, self.steps = 0, 0
+        self.start = self.epoch_start = time.perf_counter()
+
+    def steps_left(self) -> int:
+        """Steps the next epoch may take (0: no cap); the epoch clock starts."""
+        self.epoch_start = time.perf_counter()
+        return self.tp.max_steps - self.steps if self.tp.max_steps else 0
+
+    def reason(self, improved: bool) -> str | None:
+        """After an epoch (its steps counted in `steps`): why training stops now, or None to go on."""
+        self.since_best = 0 if improved else self.since_best + 1
+        if self.since_best >= self.tp.patience:
+            return "patience"
+        if self.tp.max_steps and self.steps >= self.tp.max_steps:
+            return "max_steps"
+        if self.tp.max_minutes and _time_is_up(self.start, self.epoch_start, self.tp.max_minutes, self.ctx):
+            return "max_minutes"
+        return None
+
+
+def epoch_row(trainer: Trainer, train_scores: dict[str, float], valid_scores: dict[str, float]) -> dict[str, float]:
+    """An epoch's logged scores: train/*, valid/* and, with a scheduler, the lr it trained with."""
+    row = {f"train/{k}": v for k, v in train_scores.items()} | {f"valid/{k}": v for k, v in valid_scores.items()}
+    if trainer.scheduler is not None:  # a constant lr would only draw a flat line
+        row["lr"] = trainer.optimizer.param_groups[0]["lr"]
+    return row
+
+
+def fit(
+    model: nn.Module, data: dict[str, torch.Tensor], tp: TrainParams, generator: torch.Generator,
+    device: torch.device, on_epoch: Callable[[int, dict[str, float]], None] | None = None, ctx: DistContext = SINGLE,
+) -> FitResult:
+    """Train until max_epochs, max_steps, max_minutes or `patience` epochs without valid-loss improvement;
+    load the best weights."""
+    trainer = setup(model, data, tp, generator, device, ctx)
+    stopping = Stopping(tp, ctx)
     best: FitResult | None = None
-    since_best, steps, stop_reason = 0, 0, "max_epochs"
     history: list[dict[str, Any]] = []
-    start = time.perf_counter()
     for epoch in range(1, tp.max_epochs + 1):
-        epoch_start = time.perf_counter()
-        left = tp.max_steps - steps if tp.max_steps else 0
-        train_scores, n = train_one_epoch(net, data["x_train"], data["y_train"], optimizer, tp.batch_size,
-                                          generator, device, left, desc=f"epoch {epoch}", ctx=ctx,
-                                          class_weight=class_weight, sample_weight=sample_weight,
-                                          augment=tp.augment, label_smoothing=tp.label_smoothing)
-        steps += n
-        valid_scores = evaluate(model, data["x_valid"], data["y_valid"], device)
-        row = {f"train/{k}": v for k, v in train_scores.items()} | {f"valid/{k}": v for k, v in valid_scores.items()}
-        if scheduler is not None:  # a constant lr would only draw a flat line
-            row["lr"] = optimizer.param_groups[0]["lr"]
+        batches = trainer.batches.epoch(stopping.steps_left())
+        train_scores = train_one_epoch(trainer.net, trainer.criterion, trainer.optimizer, batches, device)
+        stopping.steps += len(batches)
+        valid_scores = score(model, *trainer.valid, device)
+        row = epoch_row(trainer, train_scores, valid_scores)
         history.append({"epoch": epoch, **row})
         if on_epoch is not None:
             on_epoch(epoch, row)
-        if best is None or valid_scores["loss"] < best.best_valid["loss"]:
-            state = {"model": copy.deepcopy(model.state_dict()), "optimizer": copy.deepcopy(optimizer.state_dict()),
-                     "scheduler": copy.deepcopy(scheduler.state_dict()) if scheduler is not None else None}
-            best = FitResult(epoch, epoch, steps, valid_scores, best_state=state)
-            since_best = 0
-        else:
-            since_best += 1
-        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            scheduler.step(valid_scores["loss"])
-        elif scheduler is not None:
-            scheduler.step()
-        if since_best >= tp.patience:
-            stop_reason = "patience"
-        elif tp.max_steps and steps >= tp.max_steps:
-            stop_reason = "max_steps"
-        elif tp.max_minutes and _time_is_up(start, epoch_start, tp.max_minutes, ctx):
-            stop_reason = "max_minutes"
-        if stop_reason != "max_epochs":
+        improved = best is None or valid_scores["loss"] < best.best_valid["loss"]
+        if improved:
+            best = FitResult(epoch, epoch, stopping.steps, valid_scores, best_state=trainer.state())
+        trainer.step_scheduler(valid_scores["loss"])
+        stop_reason = stopping.reason(improved)
+        if stop_reason is not None:
             break
     assert best is not None
     model.load_state_dict(best.best_state["model"])
-    best.epochs_run, best.steps, best.history, best.stop_reason = epoch, steps, history, stop_reason
+    best.epochs_run, best.steps, best.history = epoch, stopping.steps, history
+    best.stop_reason = stop_reason or "max_epochs"
     return best
 
 

@@ -1,4 +1,7 @@
-"""preprocess: preprocess.* -> data/preprocess/normalization.json (how stages scale fetch's uint8 images)."""
+"""preprocess: preprocess.*, the split's train rows -> data/preprocess/normalization.json (how stages scale fetch's
+uint8 images)."""
+
+import numpy as np
 
 from fer_pipeline import cli, paths
 from fer_pipeline.dataset import load_dataset
@@ -19,7 +22,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     mode = read_params(args, ParamsFile(args.params)).normalize
     ds = load_dataset(paths.DATASET)
-    stats = normalization_stats(ds.images, ds.mask("train"), mode)
+    with np.load(paths.SPLIT) as index:
+        train = index["train"]
+    stats = normalization_stats(ds.images, train, mode)
     write_json(paths.NORMALIZATION, {"normalize": mode, **stats})
     print(f"preprocess: {mode}, mean {stats['mean']:.4f}, std {stats['std']:.4f}")
 

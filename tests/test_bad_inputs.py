@@ -1,8 +1,13 @@
-"""The bad-input catalogue: every case runs a real stage script and must end in one `error:` line
-naming the file or key, exit status 2, and no output written or left behind."""
+"""The bad-input catalogue: every case runs a real stage and must end in one `error:` line naming the file or
+key, exit status 2, and no output written or left behind.
+
+Each case runs the stage's main() in this interpreter, wrapped as its `python -m stages.X` entry point wraps it
+(cli.run), so the catalogue costs no interpreter start per case; a few cases also run as real processes, as DVC
+runs them, to prove the contract end to end (stderr of the process, its exit status)."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import pickle
@@ -18,7 +23,7 @@ import pytest
 import torch
 import yaml
 
-from fer_pipeline import paths
+from fer_pipeline import cli, paths
 from fer_pipeline.cli import stage_command
 from fer_pipeline.dataset import RawDataset, load_dataset
 from fer_pipeline.sources import read_archive, read_csv
@@ -212,6 +217,22 @@ def run_stage(cwd: Path, stage: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
+def run_in_process(cwd: Path, stage: str, *args: str, capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+                   ) -> subprocess.CompletedProcess:
+    """Run a stage's main(args) in this interpreter, in `cwd`, as its entry point does (cli.run turns a refusal into
+    one stderr line and SystemExit(2)): its exit status and what it wrote to stdout and stderr."""
+    module = importlib.import_module(f"stages.{stage}")
+    monkeypatch.chdir(cwd)
+    capfd.readouterr()
+    try:
+        cli.run(lambda: module.main(list(args)))
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    out = capfd.readouterr()
+    return subprocess.CompletedProcess([stage, *args], code, out.out, out.err)
+
+
 def files_under(root: Path) -> set[str]:
     """Every file below root, relative."""
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
@@ -226,14 +247,35 @@ def assert_refused(proc: subprocess.CompletedProcess, message: str) -> None:
 
 
 @pytest.mark.parametrize("case", DATA_CASES + PARAM_CASES, ids=lambda c: c.name)
-def test_bad_input_is_refused_with_nothing_written(tmp_path: Path, case: Case) -> None:
+def test_bad_input_is_refused_with_nothing_written(tmp_path: Path, case: Case, capfd, monkeypatch) -> None:
     """A bad data file or param stops the stage with one line naming it, exit 2, and no new file anywhere."""
+    work = tmp_path / "work"
+    work.mkdir()
+    write_params(work, case.make(work))
+    before = files_under(tmp_path)
+    assert_refused(run_in_process(work, case.stage, *case.args, capfd=capfd, monkeypatch=monkeypatch), case.message)
+    assert files_under(tmp_path) == before
+
+
+# One case per way in (a data file for fetch, a params key, a --set override for train), run as DVC runs a stage.
+END_TO_END = ("zip-not-a-zip", "param-valid-fraction", "param-bad-override")
+
+
+@pytest.mark.parametrize("case", [c for c in DATA_CASES + PARAM_CASES if c.name in END_TO_END], ids=lambda c: c.name)
+def test_bad_input_is_refused_by_the_stage_process(tmp_path: Path, case: Case) -> None:
+    """Run as `python -m stages.X` in a fresh interpreter, a refused input leaves exactly one `error:` line on the
+    process's stderr, exit status 2, and no new file anywhere."""
     work = tmp_path / "work"
     work.mkdir()
     write_params(work, case.make(work))
     before = files_under(tmp_path)
     assert_refused(run_stage(work, case.stage, *case.args), case.message)
     assert files_under(tmp_path) == before
+
+
+def test_end_to_end_cases_exist() -> None:
+    """Every name in END_TO_END is a case of the catalogue (a renamed case must not drop the process check)."""
+    assert set(END_TO_END) <= {c.name for c in DATA_CASES + PARAM_CASES}
 
 
 # --- valid data in the shapes users really hand it over: fetch accepts it with one note and writes the clean data set ---
@@ -283,20 +325,20 @@ ACCEPTED_CASES = [
 
 
 @pytest.mark.parametrize("case", ACCEPTED_CASES, ids=lambda c: c.name)
-def test_real_world_data_is_accepted_with_one_note(tmp_path: Path, case: Accepted) -> None:
+def test_real_world_data_is_accepted_with_one_note(tmp_path: Path, case: Accepted, capfd, monkeypatch) -> None:
     """Valid data as an OS or a spreadsheet hands it over is fetched (exit 0) as the clean data set, with exactly one
     stderr line: a note saying what was skipped."""
     work = tmp_path / "work"
     work.mkdir()
     write_params(work, case.make(work))
-    proc = run_stage(work, "fetch")
+    proc = run_in_process(work, "fetch", capfd=capfd, monkeypatch=monkeypatch)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and re.search(case.note, lines[0]), proc.stderr
     assert_same_dataset(load_dataset(work / paths.DATASET), case.clean(tmp_path))
 
 
-# --- checkpoints: met by the evaluate stage, after fetch/preprocess/split ran on a tiny synthetic set ---
+# --- checkpoints: met by the evaluate stage, after fetch/split/preprocess ran on a tiny synthetic set ---
 
 
 class Malicious:
@@ -358,10 +400,10 @@ CKPT_CASES = [
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder where fetch, preprocess and split already ran on a tiny synthetic set."""
+    """A folder where fetch, split and preprocess already ran on a tiny synthetic set."""
     work = tmp_path_factory.mktemp("prepared")
     write_params(work, {"data.source": "synthetic", "data.synthetic.train_size": 140, "data.synthetic.test_size": 35})
-    for stage in ("fetch", "preprocess", "split"):
+    for stage in ("fetch", "split", "preprocess"):
         proc = run_stage(work, stage)
         assert proc.returncode == 0, proc.stderr
     return work

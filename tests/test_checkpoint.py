@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 from torch import nn
 
 from fer_pipeline import CLASSES, FerError
-from fer_pipeline.checkpoint import load_checkpoint, load_model, save_checkpoint
+from fer_pipeline.checkpoint import input_normalization, load_checkpoint, load_model, save_checkpoint
 from fer_pipeline.models import build_model
 from fer_pipeline.params import ModelParams, to_dict
 
@@ -164,6 +165,29 @@ def test_model_args_have_only_the_family_fields(tmp_path):
     save_checkpoint(path, build_model(mp).state_dict(), None, None, 1, {"model": to_dict(mp)})
     model, ckpt = load_model(path)
     assert "hidden" not in ckpt["args"]["model"] and sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == 4
+
+
+def test_model_args_without_a_field_are_refused(tmp_path):
+    """A checkpoint whose model args miss a field (here convs) is a FerError naming the key: no default fills it in."""
+    path = tmp_path / "model.pt"
+    mp = model_params("cnn")
+    args = {k: v for k, v in to_dict(mp).items() if k != "convs"}
+    save_checkpoint(path, build_model(mp).state_dict(), None, None, 1, {"model": args})
+    with pytest.raises(FerError, match=r"missing key 'model\.convs'"):
+        load_model(path)
+
+
+def test_input_normalization_is_the_record_the_checkpoint_holds(tmp_path):
+    """input_normalization gives the checkpoint's own {normalize, mean, std} (as preprocess wrote them, stored by the
+    train stage); a record without mean and std, or with std 0, is a FerError naming the checkpoint."""
+    path = tmp_path / "model.pt"
+    record = {"normalize": "standardize", "mean": 0.51, "std": 0.26}
+    save_checkpoint(path, {}, None, None, 1, {"model": {}, "preprocess": record})
+    assert input_normalization(load_checkpoint(path), path) == record
+    for bad in ({"normalize": "standardize"}, {**record, "std": 0.0}, None):
+        save_checkpoint(path, {}, None, None, 1, {"model": {}, "preprocess": bad})
+        with pytest.raises(FerError, match=f"^{re.escape(str(path))}: checkpoint"):
+            input_normalization(load_checkpoint(path), path)
 
 
 def test_missing_file(tmp_path):

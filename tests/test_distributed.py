@@ -50,7 +50,7 @@ def test_two_process_ddp_matches_one_process(tmp_path: Path) -> None:
     params["train"].update(max_epochs=3)
     params["runtime"]["threads"] = 1
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    for stage in ("fetch", "preprocess", "split"):
+    for stage in ("fetch", "split", "preprocess"):
         run(tmp_path, stage)
     run(tmp_path, "train", "--variant", "one")
     run(tmp_path, "train", "--variant", "two", "--set", "runtime.processes=2")

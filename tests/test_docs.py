@@ -474,10 +474,10 @@ def test_generated_file_names_are_still_written():
 
 
 @pytest.mark.parametrize(("check", "text"), [
-    (path_problems, "`plots/summary/results.csv`"),                       # output of a removed stage
+    (path_problems, "`plots/summary/results.csv`"),                       # no stage writes it
     (path_problems, "`data/train/activation-tanh/model.pt`"),             # not where study runs go
-    (path_problems, "`data/preprocess/stats.json`"),                      # renamed to normalization.json
-    (path_problems, "```bash\ncat fer_pipeline/study_report.py\n```"),    # renamed module
+    (path_problems, "`data/preprocess/stats.json`"),                      # preprocess writes normalization.json
+    (path_problems, "```bash\ncat fer_pipeline/study_report.py\n```"),    # no such module
     (path_problems, "`stages/<name>.pyc`"),
     (module_problems, "`python -m stages.summary`"),
     (module_problems, "`torchrun --nproc_per_node=2 -m stages.nope --variant x`"),

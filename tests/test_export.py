@@ -50,14 +50,16 @@ def test_bad_output_path(tmp_path, name, message):
 
 
 def test_cli(tmp_path, capsys):
-    """`python -m fer_pipeline.export --model M --out F` writes F from a checkpoint; a bad --out is exit 2 with one line."""
+    """`python -m fer_pipeline.export --model M --out F` writes F from a checkpoint, with its normalization (mode, mean,
+    std) as metadata; a bad --out is exit 2 with one line."""
     mp = small_model("mlp", "tanh", (8,))
     save_checkpoint(tmp_path / "model.pt", build_model(mp).state_dict(), None, None, 1,
-                    {"variant": "v", "model": to_dict(mp), "preprocess": {"normalize": "unit"}})
+                    {"variant": "v", "model": to_dict(mp), "preprocess": {"normalize": "standardize", "mean": 0.5, "std": 0.25}})
     assert main(["--model", str(tmp_path / "model.pt"), "--out", str(tmp_path / "m.onnx")]) == 0
     assert "max |ONNX - PyTorch|" in capsys.readouterr().out
     meta = {p.key: p.value for p in onnx.load(tmp_path / "m.onnx").metadata_props}
-    assert meta["variant"] == "v" and meta["normalize"] == "unit"
+    assert meta["variant"] == "v" and meta["normalize"] == "standardize"
+    assert (float(meta["mean"]), float(meta["std"])) == (0.5, 0.25)  # the checkpoint's own statistics travel along
     assert main(["--model", str(tmp_path / "model.pt"), "--out", str(tmp_path / "m.txt")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "ending in .onnx" in err and len(err.splitlines()) == 1

@@ -33,7 +33,7 @@ def test_plan_counts_stages_runs_and_time():
     stale = ["fetch", "preprocess", "split", "train", "evaluate", "plot", "study_base", "study_activation@tanh",
              "study_carryover@optimizer", "study_integrated", "choose", "design"]
     lines, total = plan(stale, s, "synthetic")
-    assert lines[0].startswith("  data: fetch, preprocess, split: 3 stages")
+    assert lines[0].startswith("  data: fetch, split, preprocess: 3 stages")
     assert "1 training run," in lines[1]
     assert f"study variants: 2 stages, {2 * len(s.seeds)} training runs" in lines[2]
     assert f"2 stages, {len(s.seeds) + len(s.confirm_seeds)} training runs" in lines[3]

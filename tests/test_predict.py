@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import zipfile
@@ -19,7 +18,7 @@ from fer_pipeline.io import write_json
 from fer_pipeline.models import build_model
 from fer_pipeline.params import load_params, to_dict
 from fer_pipeline.predict import annotation_path, classify_crops, crop_faces, find_faces, load_cascade, main, to_input
-from fer_pipeline.preprocess import normalize
+from fer_pipeline.preprocess import normalization_stats, scale
 from fer_pipeline.synthetic import generate
 
 from .builders import small_model
@@ -27,14 +26,18 @@ from .builders import small_model
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def make_checkpoint(path: Path, normalize_mode: str = "unit", family: str = "mlp") -> Path:
-    """A tiny untrained model saved with the repo's full params as args, as the train stage does."""
+UNIT = {"normalize": "unit", "mean": 0.0, "std": 1.0}
+
+
+def make_checkpoint(path: Path, normalization: dict | None = None, family: str = "mlp") -> Path:
+    """A tiny untrained model saved as the train stage saves one: model and train params, and the normalization
+    record preprocess wrote (default `unit`) as args.preprocess."""
     params = load_params(ROOT / "params.yaml")
-    params = dataclasses.replace(params, model=small_model(family, hidden=(16,), channels=(4,)),
-                                 preprocess=dataclasses.replace(params.preprocess, normalize=normalize_mode))
+    mp = small_model(family, hidden=(16,), channels=(4,))
     torch.manual_seed(0)
-    model = build_model(params.model)
-    save_checkpoint(path, model.state_dict(), None, None, 1, {"variant": "test", **to_dict(params)})
+    model = build_model(mp)
+    save_checkpoint(path, model.state_dict(), None, None, 1, {"variant": "test", "model": to_dict(mp),
+                                                              "train": to_dict(params.train), "preprocess": normalization or UNIT})
     return path
 
 
@@ -106,30 +109,35 @@ def test_table_output(tmp_path, capsys):
     assert len(lines) == 3 and all(" crop " in line for line in lines[1:])
 
 
-def test_standardize_uses_stats(tmp_path, capsys):
-    """A standardize-trained model gets (x/255 - mean)/std with the stats.json statistics, as preprocess made them."""
-    ckpt = make_checkpoint(tmp_path / "model.pt", "standardize")
+def test_standardize_uses_the_checkpoints_statistics(tmp_path, capsys, monkeypatch):
+    """A standardize-trained model gets (x/255 - mean)/std with the mean and std its checkpoint holds (as preprocess
+    made them), from any folder: a normalization.json lying in the working folder (here one made for other data)
+    is never read."""
     images = crops(2)
-    x, stats = normalize(images, np.ones(len(images), bool), "standardize")
-    write_json(tmp_path / "normalization.json", {"normalize": "standardize", **stats})
+    stats = normalization_stats(images, np.ones(len(images), bool), "standardize")
+    x = scale(images, {"normalize": "standardize", **stats})
+    ckpt = make_checkpoint(tmp_path / "model.pt", {"normalize": "standardize", **stats})
     assert torch.equal(to_input(images, stats["mean"], stats["std"]), torch.from_numpy(x).reshape(-1, 1, 48, 48))
     files = write_crops(tmp_path / "in", images)
-    code, out, _ = run_json([*map(str, files), "--model", str(ckpt), "--normalization", str(tmp_path / "normalization.json")], capsys)
+    monkeypatch.chdir(tmp_path)
+    write_json(tmp_path / "data/preprocess/normalization.json", {"normalize": "standardize", "mean": 0.9, "std": 0.01})
+    code, out, _ = run_json([*map(str, files), "--model", str(ckpt)], capsys)
     assert code == 0
     want = model_probs(ckpt, torch.from_numpy(x).reshape(-1, 1, 48, 48))
     np.testing.assert_allclose([[r["probabilities"][c] for c in CLASSES] for r in out], want, atol=1e-6)
 
 
-@pytest.mark.parametrize("stats", [None, {"normalize": "unit", "mean": 0.0, "std": 1.0}])
-def test_standardize_without_matching_stats(tmp_path, capsys, stats):
-    """A standardize model without stats.json, or with one made for `unit`, is a usage error (exit 2) naming the file."""
-    ckpt = make_checkpoint(tmp_path / "model.pt", "standardize")
-    if stats is not None:
-        write_json(tmp_path / "normalization.json", stats)
+@pytest.mark.parametrize("normalization", [{"normalize": "standardize"}, {"normalize": "standardize", "mean": 0.5, "std": 0.0},
+                                           {"normalize": "scaled", "mean": 0.0, "std": 1.0}])
+def test_checkpoint_without_usable_normalization(tmp_path, capsys, normalization):
+    """A checkpoint whose args lack the mean and std, hold a std of 0 or an unknown mode is a usage error (exit 2):
+    one line naming the checkpoint."""
+    ckpt = make_checkpoint(tmp_path / "model.pt", normalization)
     files = write_crops(tmp_path / "in", crops(1))
-    assert main([str(files[0]), "--model", str(ckpt), "--normalization", str(tmp_path / "normalization.json")]) == 2
+    assert main([str(files[0]), "--model", str(ckpt)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {tmp_path / 'normalization.json'}: ") and "--normalization" in err and len(err.splitlines()) == 1
+    assert err.startswith(f"error: {ckpt} (args): " if normalization["normalize"] == "scaled" else f"error: {ckpt}: ")
+    assert len(err.splitlines()) == 1
 
 
 def test_bad_file_skipped(tmp_path, capsys):

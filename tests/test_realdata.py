@@ -12,7 +12,7 @@ from fer_pipeline import CLASSES
 from fer_pipeline.dedup import find_duplicates
 from fer_pipeline.models import build_model
 from fer_pipeline.params import load_params
-from fer_pipeline.preprocess import normalize
+from fer_pipeline.preprocess import scale
 from fer_pipeline.seed import seed_everything
 from fer_pipeline.sources import read_archive, sha256_file
 from fer_pipeline.split import train_valid_split
@@ -72,7 +72,7 @@ def test_training_smoke_beats_majority(real):
     tp = dataclasses.replace(params.train, max_steps=800, max_epochs=2, device="cpu")
     dups = find_duplicates(real.images, real.labels, real.split)
     train_idx, valid_idx = train_valid_split(real.labels, dups.group, real.mask("train"), 0.2, 0)
-    x, _ = normalize(real.images, real.mask("train"), "unit")
+    x = scale(real.images, {"normalize": "unit"})
     x = torch.from_numpy(x).reshape(-1, 1, 48, 48)
     y = torch.from_numpy(real.labels)
     data = {"x_train": x[train_idx], "y_train": y[train_idx], "x_valid": x[valid_idx], "y_valid": y[valid_idx]}

@@ -38,7 +38,7 @@ def test_each_seed_run_is_what_train_then_evaluate_write(tmp_path, monkeypatch):
                             "presets.architectures.mlp1.hidden": [16], "study.train.max_epochs": 2, "runtime.threads": 1,
                             "study.seeds": [0, 1]})
     monkeypatch.chdir(tmp_path)
-    for stage in (fetch, preprocess, split):
+    for stage in (fetch, split, preprocess):
         stage.main([])
     study.main(["--from", "study", "--variant", "study/base"])
     train.main(["--from", "study", "--variant", "alone", "--set", "train.seed=1"])

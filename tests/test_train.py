@@ -12,7 +12,18 @@ import torch
 from fer_pipeline.models import build_model
 from fer_pipeline.params import load_params
 from fer_pipeline.seed import seed_everything
-from fer_pipeline.train import batch_bounds, evaluate, fit, make_optimizer, make_scheduler, predict, resolve_device
+from fer_pipeline.train import (
+    BatchSource,
+    batch_bounds,
+    fit,
+    make_criterion,
+    make_optimizer,
+    make_scheduler,
+    predict,
+    resolve_device,
+    score,
+    train_one_epoch,
+)
 
 from .builders import small_model
 
@@ -80,7 +91,7 @@ def test_fit_learns_separable_data():
     """On separable data fit lowers the valid loss well below the untrained model's and reaches >= 95% accuracy."""
     d = data()
     seed_everything(0)
-    untrained = evaluate(build_model(model_params()), d["x_valid"], d["y_valid"], CPU)["loss"]
+    untrained = score(build_model(model_params()), d["x_valid"], d["y_valid"], CPU)["loss"]
     _, result = run(train_params(), d=d)
     assert result.best_valid["loss"] < 0.25 * untrained
     assert result.best_valid["accuracy"] >= 0.95
@@ -130,7 +141,7 @@ def test_best_weights_restored():
     assert 1 < result.best_epoch < result.epochs_run  # the last epoch was not the best
     for k, v in model.state_dict().items():
         assert torch.equal(v, result.best_state["model"][k]), k
-    assert evaluate(model, d["x_valid"], d["y_valid"], CPU)["loss"] == pytest.approx(result.best_valid["loss"])
+    assert score(model, d["x_valid"], d["y_valid"], CPU)["loss"] == pytest.approx(result.best_valid["loss"])
     assert result.best_state["scheduler"] is None and "state" in result.best_state["optimizer"]
 
 
@@ -378,11 +389,9 @@ def test_stop_reasons():
 
 def epoch_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, label_smoothing: float) -> float:
     """train_one_epoch's mean training loss for a model it leaves unchanged (SGD with lr 0)."""
-    from fer_pipeline.train import train_one_epoch
-
     opt = torch.optim.SGD(model.parameters(), lr=0.0)
-    scores, _ = train_one_epoch(model, x, y, opt, 32, torch.Generator().manual_seed(0), CPU, label_smoothing=label_smoothing)
-    return scores["loss"]
+    batches = BatchSource(x, y, 32, torch.Generator().manual_seed(0)).epoch()
+    return train_one_epoch(model, make_criterion(None, label_smoothing, CPU), opt, batches, CPU)["loss"]
 
 
 def test_label_smoothing_raises_the_loss_of_confident_predictions():
@@ -437,3 +446,55 @@ def test_a_lone_last_image_joins_the_batch_before():
     d["x_train"], d["y_train"] = x[:145], y[:145]
     _, result = run(train_params(max_epochs=1), model_params(batch_norm=True), d)
     assert result.epochs_run == 1
+
+
+def rank_batches(world: int, rank: int, augment: str, epochs: int = 2) -> list[list[tuple[torch.Tensor, torch.Tensor, int]]]:
+    """Each epoch's batches of a BatchSource over 64 rows (row i's pixels hold i), batch 16, as rank `rank` of `world`."""
+    from fer_pipeline.distributed import DistContext
+
+    x = torch.arange(64, dtype=torch.float32)[:, None, None, None].expand(64, 1, 8, 8).contiguous()
+    source = BatchSource(x, torch.arange(64) % 7, 16, torch.Generator().manual_seed(0), augment=augment,
+                         ctx=DistContext(rank=rank, world=world))
+    return [list(source.epoch()) for _ in range(epochs)]
+
+
+@pytest.mark.parametrize("augment", ["none", "flip_shift"])
+def test_batch_source_shards_each_global_batch_across_ranks(augment):
+    """A BatchSource owns order, augmentation and sharding: with the same generator seed, the ranks of a 2-process
+    run take every other image of the very batch (same rows, same augmented pixels) one process trains on, and
+    each reports the global batch's size; every epoch is a fresh permutation of all rows."""
+    one = rank_batches(1, 0, augment)
+    ranks = [rank_batches(2, r, augment) for r in range(2)]
+    for e, epoch in enumerate(one):
+        rows = torch.cat([xb[:, 0, 0, 0] for xb, _, _ in epoch]) if augment == "none" else None
+        if rows is not None:
+            assert torch.equal(rows.sort().values, torch.arange(64, dtype=torch.float32))
+        for b, (xb, yb, size) in enumerate(epoch):
+            assert size == 16 == len(xb)
+            for r in range(2):
+                xr, yr, size_r = ranks[r][e][b]
+                assert size_r == 16 and torch.equal(xr, xb[r::2]) and torch.equal(yr, yb[r::2])
+    assert not torch.equal(one[0][0][0], one[1][0][0])  # reshuffled (and re-augmented) each epoch
+
+
+def test_batch_source_cuts_an_epoch_to_max_batches():
+    """epoch(max_batches) yields at most that many batches; len() is a full epoch's count, the last short batch
+    kept (ceil(140/16) = 9)."""
+    x, y = separable(20, 0)
+    source = BatchSource(x, y, 16, torch.Generator().manual_seed(0))
+    assert len(source) == 9 and len(list(source.epoch())) == 9
+    cut = source.epoch(4)
+    assert len(cut) == 4 and len(list(cut)) == 4 and cut.number == 2
+
+
+def test_fit_builds_the_criterion_once(monkeypatch):
+    """fit builds its loss once for the whole run (class weights, label smoothing), not once per epoch."""
+    import fer_pipeline.train as train_module
+
+    calls = []
+    real = train_module.make_criterion
+    monkeypatch.setattr(train_module, "make_criterion", lambda *a: calls.append(a) or real(*a))
+    _, result = run(train_params(max_epochs=3, patience=5, imbalance="class_weights", label_smoothing=0.1))
+    assert result.epochs_run == 3 and len(calls) == 1
+    class_weight, smoothing, _ = calls[0]
+    assert class_weight is not None and smoothing == 0.1

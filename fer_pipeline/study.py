@@ -1,0 +1,39 @@
+"""The study stage's work: one study variant's runs, every seed trained then evaluated in one process (or, when
+the carry-over round has nothing to carry, no run and a skipped.json saying why)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fer_pipeline import paths
+from fer_pipeline.evaluate import evaluate_run
+from fer_pipeline.io import write_json
+from fer_pipeline.params import EvaluateParams, ModelParams, TrainParams
+from fer_pipeline.runs import train_run
+from fer_pipeline.tensors import load_split_tensors
+from fer_pipeline.variants import run_name
+
+
+def study_runs(variant: str, seeds: tuple[int, ...], runs: list[tuple[ModelParams, TrainParams]], device: str,
+               threads: int, how: EvaluateParams, carry: str | None = None) -> None:
+    """Train (with `threads` torch CPU threads) then evaluate (on `device`, as `how` says) each seed's run of
+    `variant`, the split loaded once for all;
+    no runs (the carry-over round's factor `carry` kept the base's value) writes skipped.json instead."""
+    if not runs:
+        reason = (f"choose kept the base's {carry} (or chose the base's architecture), so this run would be "
+                  "the chosen architecture's own axis run: nothing to carry over")
+        skip(variant, reason)
+        print(f"study {variant}: {reason}")
+        return
+    data = load_split_tensors(("train", "valid", "test"))  # once for every seed: no run changes it
+    for seed, (mp, tp) in zip(seeds, runs, strict=True):
+        run = run_name(variant, seed)
+        train_run(run, mp, tp, device, threads, data)
+        evaluate_run(run, device, how, data)
+
+
+def skip(variant: str, reason: str) -> None:
+    """The study stage's four output folders with only skipped.json, saying why nothing was trained."""
+    for folder in (paths.model_file(variant).parent, paths.live_dir(variant), paths.predictions_file(variant).parent,
+                   paths.eval_file(variant).with_suffix("")):
+        write_json(Path(folder) / "skipped.json", {"variant": variant, "skipped": reason})

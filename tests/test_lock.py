@@ -1,0 +1,40 @@
+"""dvc.lock records only stages that dvc.yaml defines: an entry for a stage that no longer exists is dead weight
+that every `dvc status` and `dvc repro` parses, and it reads as if that stage still produced results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from dvc.repo import Repo
+
+from .conftest import ROOT
+
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # dvc.lock of the full study is a few hundred KB
+
+
+def orphaned_entries(root: Path) -> set[str]:
+    """Names of root/dvc.lock's entries that match no stage of root/dvc.yaml, as DVC resolves it (matrix entries
+    expanded); a lock entry is keyed by the stage's name in the dvc.yaml beside it."""
+    dvcfile = (root / "dvc.yaml").resolve()
+    with Repo(str(root)) as repo:
+        defined = {stage.name for stage in repo.index.stages if Path(stage.dvcfile.path).resolve() == dvcfile}
+    lock = yaml.load((root / "dvc.lock").read_text(), Loader=Loader) or {}
+    return set(lock.get("stages", {})) - defined
+
+
+def test_lock_holds_no_entry_for_an_undefined_stage():
+    """Every entry of the repo's dvc.lock names a stage dvc.yaml defines."""
+    orphans = orphaned_entries(ROOT)
+    assert not orphans, (f"dvc.lock holds {len(orphans)} entries for stages dvc.yaml does not define, e.g. {sorted(orphans)[:5]}; "
+                         "remove them from dvc.lock")
+
+
+def test_orphaned_entry_is_found(tmp_path):
+    """The check sees a lock entry whose stage is gone, and not the entries of matrix stages that exist."""
+    Repo.init(str(tmp_path), no_scm=True).close()
+    (tmp_path / "dvc.yaml").write_text("stages:\n  a:\n    cmd: 'true'\n  b:\n    matrix:\n      x: [1, 2]\n    cmd: 'true'\n")
+    entry = {"cmd": "true"}
+    stages = {"a": entry, "b@1": entry, "b@2": entry, "train_base@0": entry}
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": stages}))
+    assert orphaned_entries(tmp_path) == {"train_base@0"}
