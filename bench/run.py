@@ -13,7 +13,6 @@ seconds after subtracting a bare interpreter start timed in the same run.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import io
 import json
@@ -34,7 +33,8 @@ from PIL import Image
 
 from fer_pipeline import CLASSES
 from fer_pipeline.cli import stage_command
-from fer_pipeline.params import load_params
+from fer_pipeline.params import ParamsFile, load_params
+from fer_pipeline.variants import model_and_train
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUPS = ("data", "training", "dvc", "recipe", "gpu")  # --only: row groups, in the order they run
@@ -289,9 +289,8 @@ def bench_layout(x: torch.Tensor, y: torch.Tensor, steps: int) -> list[dict]:
     """Channels-last on CPU, per CNN of the project (the recipe, the study's compact cnn preset): training images/s
     with channels-last batches and weights (what fit does) against the default layout, in the same run."""
     p = load_params(ROOT / "params.yaml", start="cnn")
-    study = load_params(ROOT / "params.yaml", start="base")
-    nets = {"cnn recipe": (p.model, p.train),
-            "study cnn preset": (dataclasses.replace(study.model, **vars(study.presets.architectures["cnn"])), study.train)}
+    study_cnn = model_and_train(ParamsFile(ROOT / "params.yaml"), "study", ["architecture=cnn"], None, ["train.seed=0"])
+    nets = {"cnn recipe": (p.model, p.train), "study cnn preset": study_cnn}
     rows = []
     for name, (mp, tp) in nets.items():
         plain = layout_images_per_s(mp, tp, x, y, steps, channels_last=False)

@@ -8,15 +8,16 @@ from typing import Any
 import numpy as np
 
 from fer_pipeline import paths
+from fer_pipeline.axes import CARRIED, FACTORS
 from fer_pipeline.io import read_json
-from fer_pipeline.params import ModelParams, ParamsFile, PresetsParams, StudyParams, TrainParams, check_study_presets
-from fer_pipeline.variants import CARRIED, FACTORS, Variant, check_no_copies, factor_settings, full_settings, study_variants
+from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams, check_study_presets
+from fer_pipeline.variants import Variant, check_no_copies, factor_settings, full_settings, study_variants
 
 
 def valid_recalls(variants: list[Variant], seeds: tuple[int, ...], root: Path = Path(".")) -> dict[str, list[float]]:
     """Axis value ("base" for the control) -> the best-epoch valid macro recall of each seed's run."""
     return {v.value: [float(read_json(root / paths.live_dir(v.run(s)) / "metrics.json")["valid"]["macro_recall"])
-                               for s in seeds] for v in variants}
+                      for s in seeds] for v in variants}
 
 
 def choose(valid: dict[str, dict[str, list[float]]]) -> dict[str, str]:
@@ -31,18 +32,16 @@ def choose(valid: dict[str, dict[str, list[float]]]) -> dict[str, str]:
     return chosen
 
 
-def study_and_presets(pf: ParamsFile) -> tuple[StudyParams, PresetsParams, ModelParams, TrainParams]:
-    """The study's axes, the presets their names refer to and the base, checked: every name defined, nothing
+def study_and_presets(pf: ParamsFile) -> tuple[StudyParams, PresetsParams]:  # type: ignore[valid-type]
+    """The study (its axes and base) and the presets their names refer to, checked: every name defined, nothing
     trained twice (variants.check_no_copies)."""
     study, presets = pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets")
-    base_model, base_train = pf.section(ModelParams, "base.model"), pf.section(TrainParams, "base.train")
     check_study_presets(study, presets, pf.where)
-    check_no_copies(study, presets, base_model, base_train, pf.where)
-    return study, presets, base_model, base_train
+    check_no_copies(study, presets, pf.where)
+    return study, presets
 
 
-def choice_record(study: StudyParams, presets: PresetsParams, base_model: ModelParams, base_train: TrainParams,
-                  root: Path = Path(".")) -> dict[str, Any]:
+def choice_record(study: StudyParams, presets: PresetsParams, root: Path = Path(".")) -> dict[str, Any]:  # type: ignore[valid-type]
     """choice.json: the chosen value per factor, the validation scores they were chosen on, the best single
     variant on validation (what the integrated model must beat), the settings of the one-factor picks together
     (every factor's fields, presets resolved, so no run built from it reads a factor from params), and the
@@ -53,20 +52,19 @@ def choice_record(study: StudyParams, presets: PresetsParams, base_model: ModelP
     chosen = choose(valid)
     by_value = {(f, v.value): v.name for f in FACTORS for v in variants[f]}
     best = max(((f, value) for f in FACTORS for value in valid[f]), key=lambda k: float(np.mean(valid[k[0]][k[1]])))
-    picked = picked_settings(chosen, presets, base_model, base_train)
+    picked = picked_settings(chosen, study, presets)
     return {"chosen": chosen, "settings": picked["settings"], "valid_macro_recall": valid,
             "best_single": by_value[best], "carryover": picked["carryover"]}
 
 
-def picked_settings(chosen: dict[str, str], presets: PresetsParams, base_model: ModelParams,
-                    base_train: TrainParams) -> dict[str, Any]:
+def picked_settings(chosen: dict[str, str], study: StudyParams, presets: PresetsParams) -> dict[str, Any]:  # type: ignore[valid-type]
     """choice.json's settings part: every factor's fields of the picks together, and the carry-over round's
     architecture settings and each carried factor's (non-base) pick; no round when the architecture is the base's."""
     arch = chosen["architecture"]
     carryover = None if arch == "base" else {
         "architecture": arch,
-        "settings": full_settings({"architecture": arch}, presets, base_model, base_train),
-        "factors": {f: {"value": chosen[f], "settings": factor_settings(f, chosen[f], presets, base_model, base_train)}
+        "settings": full_settings({"architecture": arch}, study, presets),
+        "factors": {f: {"value": chosen[f], "settings": factor_settings(f, chosen[f], study, presets)}
                     for f in CARRIED if chosen[f] != "base"},
     }
-    return {"settings": full_settings(chosen, presets, base_model, base_train), "carryover": carryover}
+    return {"settings": full_settings(chosen, study, presets), "carryover": carryover}

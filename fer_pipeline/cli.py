@@ -10,30 +10,31 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from fer_pipeline import FerError
+from fer_pipeline.axes import AXES, CARRIED
 from fer_pipeline.params import START_SECTIONS
 
 
-def stage_args(doc: str, variant: bool = False, argv: list[str] | None = None, seeds: bool = False) -> argparse.Namespace:
+def stage_args(doc: str, variant: bool = False, argv: list[str] | None = None, carry: bool = False) -> argparse.Namespace:
     """Parse --params, for per-variant stages --variant, --from, --axis, --choice and --set, and for the study
-    stage --seeds and --carry."""
+    stage --carry."""
     p = argparse.ArgumentParser(description=doc)
     p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     if variant:
         p.add_argument("--variant", required=True, help="run name, e.g. baseline, or a study variant such as study/activation-tanh")
         p.add_argument("--from", dest="start", default="", choices=["", *START_SECTIONS], metavar="SECTION",
-                       help="take <SECTION>.model/<SECTION>.train instead of model/train: base (study) or cnn (recipe)")
+                       help="instead of model/train: study (composed from study.base, study.train and the axes) or "
+                            "cnn (cnn.model/cnn.train, the recipe)")
         p.add_argument("--axis", action="append", default=[], metavar="AXIS=VALUE",
-                       help="a study axis value applied to the section, e.g. optimizer=sgd or depth=3")
+                       help=f"a study axis value ({', '.join(a.name for a in AXES)}) applied to the study's base, "
+                            "e.g. optimizer=sgd or depth=3")
         p.add_argument("--choice", help="the choose stage's choice.json: its settings apply first")
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="one model/train field for this run, e.g. train.seed=1 (YAML value)")
-    if seeds:
-        p.add_argument("--seeds", default="seeds", choices=["seeds", "confirm_seeds"],
-                       help="which study key lists this variant's seeds: seeds, or confirm_seeds (the integrated "
-                            "model's fresh seeds)")
-        p.add_argument("--carry", metavar="FACTOR",
+                       help="one model/train field for this run, e.g. train.seed=1, or where the train stage runs, "
+                            "e.g. runtime.processes=2 (YAML value)")
+    if carry:
+        p.add_argument("--carry", metavar="FACTOR", choices=CARRIED,
                        help="the carry-over round: --choice's chosen architecture with this factor's pick "
-                            "(activation, batch_size, optimizer or imbalance)")
+                            f"({', '.join(CARRIED)})")
     return p.parse_args(argv)
 
 

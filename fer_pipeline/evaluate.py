@@ -13,16 +13,15 @@ from fer_pipeline.checkpoint import load_model
 from fer_pipeline.dataset import data_label, load_dataset
 from fer_pipeline.io import atomic_path, read_json, write_json
 from fer_pipeline.metrics import confusion, per_class_scores, summary_scores
-from fer_pipeline.params import EvaluateParams, ParamsFile, TrainParams
+from fer_pipeline.params import EvaluateParams, ParamsFile, RuntimeParams
 from fer_pipeline.tensors import load_split_tensors
 from fer_pipeline.train import predict, resolve_device
 
 
-def evaluation_params(pf: ParamsFile, start: str) -> tuple[str, EvaluateParams]:
-    """The device of the run's own section `start` ('' for the baseline's train; on CUDA predictions run under
-    bf16 autocast, so it can change them) and how every evaluation predicts."""
-    device = pf.field(TrainParams, f"{start}.train.device" if start else "train.device")
-    return device, pf.section(EvaluateParams, "evaluate")
+def evaluation_params(pf: ParamsFile) -> tuple[str, EvaluateParams]:
+    """The device (runtime.device; on CUDA predictions run under bf16 autocast, so it can change them) and how
+    every evaluation predicts."""
+    return pf.field(RuntimeParams, "runtime.device"), pf.section(EvaluateParams, "evaluate")
 
 
 def evaluate_run(run: str, device: str, how: EvaluateParams, data: dict[str, torch.Tensor] | None = None) -> None:

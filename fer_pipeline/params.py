@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any, Literal
 import yaml
 
 from fer_pipeline import FerError
+from fer_pipeline.axes import AXES
 
 ACTIVATIONS = ("sigmoid", "softmax", "relu", "leaky_relu", "tanh", "elu", "gelu", "silu")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
@@ -81,14 +83,44 @@ class SplitParams:
 
 
 @dataclass(frozen=True)
-class ModelParams:
-    family: Literal["mlp", "cnn"]
-    activation: Literal[ACTIVATIONS]  # type: ignore[valid-type]
+class MlpPreset:
+    """An MLP architecture: its hidden widths (one Linear each), dropout and batch norm."""
+
+    family: Literal["mlp"]
     hidden: tuple[int, ...] = _widths()
+    dropout: float = _dropout()
+    batch_norm: bool
+
+
+@dataclass(frozen=True)
+class CnnPreset:
+    """A CNN architecture: its conv widths (one 2x2-pooled block each), convolutions per width, dropout, batch norm."""
+
+    family: Literal["cnn"]
     channels: tuple[int, ...] = _widths()
     convs: int = _convs()
     dropout: float = _dropout()
     batch_norm: bool
+
+
+@dataclass(frozen=True)
+class MlpParams(MlpPreset):
+    """An MLP model: its architecture and activation (model.family: mlp)."""
+
+    activation: Literal[ACTIVATIONS]  # type: ignore[valid-type]
+
+
+@dataclass(frozen=True)
+class CnnParams(CnnPreset):
+    """A CNN model: its architecture and activation (model.family: cnn)."""
+
+    activation: Literal[ACTIVATIONS]  # type: ignore[valid-type]
+
+
+# A model section, or an architecture preset, has exactly the fields of its family: which class reads it is
+# decided by its `family` key (build_section).
+ModelParams = MlpParams | CnnParams
+ArchitecturePreset = MlpPreset | CnnPreset
 
 
 class _NesterovRule:
@@ -113,13 +145,19 @@ class TrainParams(_NesterovRule):
     patience: int = _check(_positive, "an integer >= 1")
     max_steps: int = _check(lambda v: v >= 0, "an integer >= 0 (0 = no limit)")
     seed: int
-    device: Literal["auto", "cpu", "cuda", "mps"]
-    threads: int = _check(lambda v: v >= 0, "an integer >= 0 (0 = torch's default)")
-    processes: int = _check(_positive, "an integer >= 1 (data-parallel processes on this machine, via torchrun)")
     imbalance: Literal[IMBALANCES]  # type: ignore[valid-type]
     augment: Literal["none", "flip_shift"]
     label_smoothing: float = _check(lambda v: 0 <= v < 1, "a number in [0, 1)")
     max_minutes: float = _check(lambda v: v >= 0, "a number >= 0 (0 = no time limit)")
+
+
+@dataclass(frozen=True)
+class RuntimeParams:
+    """Where runs execute, not what they train: shared by the baseline, the recipe and the study."""
+
+    device: Literal["auto", "cpu", "cuda", "mps"]
+    threads: int = _check(lambda v: v >= 0, "an integer >= 0 (0 = torch's default)")
+    processes: int = _check(_positive, "an integer >= 1 (data-parallel processes on this machine, via torchrun)")
 
 
 @dataclass(frozen=True)
@@ -142,24 +180,6 @@ _LIST = "a non-empty list without repeats"
 
 
 @dataclass(frozen=True)
-class StudyParams:
-    """The study's axes: one list per factor, every value a variant trained once per seed."""
-
-    seeds: tuple[int, ...] = _check(_nonempty_unique, _LIST)
-    confirm_seeds: tuple[int, ...] = _check(_nonempty_unique, _LIST)
-    activations: tuple[Literal[ACTIVATIONS], ...] = _check(_nonempty_unique, _LIST)  # type: ignore[valid-type]
-    batch_sizes: tuple[int, ...] = _check(lambda v: _nonempty_unique(v) and min(v) >= 1, _LIST + " of integers >= 1")
-    optimizers: tuple[str, ...] = _check(_nonempty_unique, _LIST + " of names in presets.optimizers")
-    architectures: tuple[str, ...] = _check(_nonempty_unique, _LIST + " of names in presets.architectures")
-    imbalances: tuple[Literal[IMBALANCES], ...] = _check(_nonempty_unique, _LIST)  # type: ignore[valid-type]
-    depths: tuple[int, ...] = _check(lambda v: _nonempty_unique(v) and min(v) >= 1, _LIST + " of integers >= 1")
-    depth_activations: tuple[Literal[ACTIVATIONS], ...] = _check(_nonempty_unique, _LIST)  # type: ignore[valid-type]
-    uncapped_activations: tuple[Literal[ACTIVATIONS], ...] = _check(_nonempty_unique, _LIST)  # type: ignore[valid-type]
-    uncapped_max_epochs: int = _check(_positive, "an integer >= 1")
-    bootstrap: int = _check(lambda v: v >= 100, "an integer >= 100 (bootstrap resamples of the test images)")
-
-
-@dataclass(frozen=True)
 class OptimizerPreset(_NesterovRule):
     """One value of the optimizer axis: the optimizer with its own lr (one lr does not suit all)."""
 
@@ -171,28 +191,86 @@ class OptimizerPreset(_NesterovRule):
 
 
 @dataclass(frozen=True)
-class ArchitecturePreset:
-    """One value of the architecture axis: the model's family, widths, dropout and batch norm."""
-
-    family: Literal["mlp", "cnn"]
-    hidden: tuple[int, ...] = _widths()
-    channels: tuple[int, ...] = _widths()
-    convs: int = _convs()
-    dropout: float = _dropout()
-    batch_norm: bool
-
-
-@dataclass(frozen=True)
 class PresetsParams:
     optimizers: dict[str, OptimizerPreset]
     architectures: dict[str, ArchitecturePreset]
 
 
+def _rule_of(cls: type, name: str) -> tuple[Any, Any, str]:
+    """(type, rule, text) of one field of `cls` (rule None when the type alone checks it)."""
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return typing.get_type_hints(cls)[name], f.metadata.get("rule"), f.metadata.get("text", "")
+
+
+def _axis_value(axis: Any) -> tuple[Any, Any, str]:
+    """(type, rule, text) of one value of a study axis: a value axis's values are its field's, a preset axis's
+    are names in its presets section, a depth is a number of hidden layers, an uncapped value an activation."""
+    if axis.kind == "value":
+        section, name = axis.field.split(".")
+        return _rule_of(MlpParams if section == "model" else TrainParams, name)
+    if axis.kind == "preset":
+        return str, None, f"a name in presets.{axis.preset}"
+    if axis.kind == "depth":
+        return int, _positive, "an integer >= 1 (hidden layers)"
+    return _rule_of(MlpParams, "activation")
+
+
+def _list_field(tp: Any, rule: Any, text: str) -> tuple[Any, Any]:
+    """A study list of values of type `tp`, each satisfying `rule`: non-empty and without repeats."""
+    check = (lambda v: _nonempty_unique(v) and all(rule(x) for x in v)) if rule else _nonempty_unique
+    return tuple[tp, ...], _check(check, _LIST + (f", each {text}" if text else ""))
+
+
+def _axis_sets_train(axis: Any) -> tuple[str, ...]:
+    """The train fields every value of a factor sets (the keys study.train does not hold)."""
+    if axis.kind == "value":
+        return (axis.field.split(".")[1],) if axis.section == "train" else ()
+    if axis.kind == "preset" and axis.section == "train":
+        return tuple(f.name for f in dataclasses.fields(typing.get_args(typing.get_type_hints(PresetsParams)[axis.preset])[1]))
+    return ()
+
+
+def _make(name: str, doc: str, fields: list[tuple[str, Any, Any]]) -> type:
+    """A frozen dataclass of this module, built from (name, type, field) triples."""
+    cls = dataclasses.make_dataclass(name, fields, frozen=True)
+    cls.__doc__, cls.__module__ = doc, __name__
+    return cls
+
+
+def _study_classes(axes: tuple[Any, ...]) -> tuple[type, type, type]:
+    """StudyBaseParams, StudyTrainParams and StudyParams, derived from the axis registry (fer_pipeline.axes):
+    study.base holds one value per factor, study.train the train fields no factor sets (and no seed: study.seeds
+    sets it), and study one list per axis (plus a depth grid's activations and the uncapped runs' epoch cap)."""
+    values = {a.name: _axis_value(a) for a in axes}
+    base = _make("StudyBaseParams", "The study's control: one value per factor, in the axes' vocabulary.",
+                 [(a.name, values[a.name][0], _check(*values[a.name][1:]) if values[a.name][1] else field())
+                  for a in axes if a.factor])
+    taken = {n for a in axes if a.factor for n in _axis_sets_train(a)} | {"seed"}
+    train = _make("StudyTrainParams", "The training settings every study run shares: the train keys no factor sets.",
+                  [(f.name, typing.get_type_hints(TrainParams)[f.name], field(metadata=f.metadata))
+                   for f in dataclasses.fields(TrainParams) if f.name not in taken])
+    lists: list[tuple[str, Any, Any]] = []
+    for a in axes:
+        lists.append((a.values, *_list_field(*values[a.name])))
+        if a.grid_with:
+            lists.append((a.grid_with, *_list_field(*_rule_of(MlpParams, "activation"))))
+        if a.limit:
+            lists.append((a.limit, int, _check(_positive, "an integer >= 1")))
+    study = _make("StudyParams", "The study: its seeds, base, shared training settings and one list per axis, "
+                  "every value a variant trained once per seed.",
+                  [("seeds", *_list_field(int, None, "")), ("confirm_seeds", *_list_field(int, None, "")),
+                   ("base", base, field()), ("train", train, field()), *lists,
+                   ("bootstrap", int, _check(lambda v: v >= 100, "an integer >= 100 (bootstrap resamples of the test images)"))])
+    return base, train, study
+
+
+StudyBaseParams, StudyTrainParams, StudyParams = _study_classes(AXES)
+
+
 @dataclass(frozen=True)
-class BaseParams:
-    """A model + train pair that a stage starts from instead of the top-level model/train: the study's
-    shared base, or the cnn recipe. Kept apart so that `dvc exp run -S model.activation=...` on the
-    baseline reruns neither the study nor the recipe."""
+class RecipeParams:
+    """A model + train pair that a stage starts from instead of the top-level model/train (the cnn recipe),
+    kept apart so that `dvc exp run -S model.activation=...` on the baseline does not rerun it."""
 
     model: ModelParams
     train: TrainParams
@@ -205,15 +283,22 @@ class Params:
     split: SplitParams
     model: ModelParams
     train: TrainParams
+    runtime: RuntimeParams
     evaluate: EvaluateParams
     plot: PlotParams
-    study: StudyParams
+    study: StudyParams  # type: ignore[valid-type]
     presets: PresetsParams
-    base: BaseParams
-    cnn: BaseParams
+    cnn: RecipeParams
 
 
 _SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _families(tp: Any) -> dict[str, type]:
+    """family -> class for a union of per-family sections (ModelParams, ArchitecturePreset); empty otherwise."""
+    if not isinstance(tp, types.UnionType):
+        return {}
+    return {typing.get_args(typing.get_type_hints(c)["family"])[0]: c for c in typing.get_args(tp)}
 
 
 def _type_name(tp: Any) -> str:
@@ -230,7 +315,7 @@ def _type_name(tp: Any) -> str:
 def _convert(value: Any, tp: Any, key: str, where: str, read: set[str] | None) -> Any:
     """Check `value` against type `tp`, converting lists to tuples and sections to dataclasses."""
     bad = FerError(f"{where}: key '{key}' is {value!r}; expected {_type_name(tp)}")
-    if dataclasses.is_dataclass(tp):
+    if dataclasses.is_dataclass(tp) or _families(tp):
         if not isinstance(value, dict):
             raise FerError(f"{where}: key '{key}' must be a section (mapping), got {value!r}")
         return build_section(tp, value, key, where, read=read)
@@ -264,7 +349,7 @@ def build_field(cls: type, name: str, value: Any, key: str, where: str, read: se
         raise FerError(f"{where}: unknown key '{key}'; allowed keys here: {', '.join(x.name for x in dataclasses.fields(cls))}")
     tp = typing.get_type_hints(cls)[name]
     typed = _convert(value, tp, key, where, read)
-    if read is not None and not (dataclasses.is_dataclass(tp) or typing.get_origin(tp) is dict):
+    if read is not None and not (dataclasses.is_dataclass(tp) or _families(tp) or typing.get_origin(tp) is dict):
         read.add(key)  # sections record their own leaves
     rule = f.metadata.get("rule")
     if rule is not None and not rule(typed):
@@ -279,15 +364,22 @@ def build_section(cls: type, raw: dict[str, Any], prefix: str, where: str, overr
     overrides: field name -> raw value used instead of raw's (typed and checked the same way; never read
     from raw). read: when given, collects the dotted key of every leaf value taken from raw.
     """
-    names = [f.name for f in dataclasses.fields(cls)]
     dotted = (prefix + ".") if prefix else ""
+    families = _families(cls)
+    if families:  # a model section or an architecture preset: the class of its family
+        family = (overrides or {}).get("family", raw.get("family"))
+        if family not in families:
+            raise FerError(f"{where}: key '{dotted}family' is {family!r}; expected one of {', '.join(families)}")
+        cls = families[family]
+    names = [f.name for f in dataclasses.fields(cls)]
     overrides, nested = dict(overrides or {}), {}
     for k in [k for k in overrides if "." in k]:  # `synthetic.seed`: a key of a nested section
         head, rest = k.split(".", 1)
         nested.setdefault(head, {})[rest] = overrides.pop(k)
     unknown = sorted(set(raw) - set(names)) or sorted((set(overrides) | set(nested)) - set(names))
     if unknown:
-        raise FerError(f"{where}: unknown key '{dotted}{unknown[0]}'; allowed keys here: {', '.join(names)}")
+        of = f" (family {family})" if families else ""
+        raise FerError(f"{where}: unknown key '{dotted}{unknown[0]}'; allowed keys here{of}: {', '.join(names)}")
     missing = [n for n in names if n not in raw and n not in overrides]
     if missing:
         raise FerError(f"{where}: missing key '{dotted}{missing[0]}'; add it (see docs/pipeline.md)")
@@ -350,32 +442,38 @@ class ParamsFile:
         return build_section(cls, node, key, self.where, overrides, self.read)
 
     def field(self, cls: type, key: str) -> Any:
-        """One field of a `cls` section, by its dotted key (e.g. base.train.device), typed and checked."""
+        """One field of a `cls` section, by its dotted key (e.g. runtime.device), typed and checked."""
         return build_field(cls, key.rsplit(".", 1)[-1], self._node(key), key, self.where, self.read)
 
 
-def check_study_presets(study: StudyParams, presets: PresetsParams, where: str) -> None:
-    """Every name on the optimizer and architecture axes must be defined in presets."""
-    for axis, defined in (("optimizers", presets.optimizers), ("architectures", presets.architectures)):
-        unknown = [v for v in getattr(study, axis) if v not in defined]
+def check_study_presets(study: StudyParams, presets: PresetsParams, where: str) -> None:  # type: ignore[valid-type]
+    """Every name on a preset axis (and the base's value of it) must be defined in its presets section."""
+    for axis in (a for a in AXES if a.kind == "preset"):
+        defined = getattr(presets, axis.preset)
+        named = [(f"study.{axis.values}", v) for v in getattr(study, axis.values)]
+        if axis.factor:
+            named.insert(0, (f"study.base.{axis.name}", getattr(study.base, axis.name)))
+        unknown = [(key, v) for key, v in named if v not in defined]
         if unknown:
-            raise FerError(f"{where}: study.{axis} names {unknown[0]!r}, which presets.{axis} does not define; "
+            key, v = unknown[0]
+            raise FerError(f"{where}: {key} names {v!r}, which presets.{axis.preset} does not define; "
                            f"defined: {', '.join(defined)}")
 
 
-START_SECTIONS = ("base", "cnn")
+START_SECTIONS = ("study", "cnn")  # --from: the study (study.base and study.train), or the cnn recipe
 
 
 def load_params(path: str | Path = "params.yaml", overrides: list[tuple[str, Any]] | None = None,
                 start: str = "") -> Params:
     """The whole params.yaml, typed and checked (for tools and tests; stages read only their sections).
 
-    start: model/train are taken from <start>.model/<start>.train (`base` for the study, `cnn` for the recipe).
+    start: `cnn` takes model/train from cnn.model/cnn.train (the recipe); a study run's are composed from the
+    axes (variants.model_and_train).
     overrides: (dotted key, raw value) pairs, e.g. ("model.activation", "tanh").
     """
     pf = ParamsFile(path)
-    if start and start not in START_SECTIONS:
-        raise FerError(f"--from {start}: unknown section; allowed: {', '.join(START_SECTIONS)}")
+    if start and start != "cnn":
+        raise FerError(f"--from {start}: unknown section; allowed: cnn")
     by_section: dict[str, dict[str, Any]] = {}
     for key, value in overrides or []:
         section, _, name = key.partition(".")

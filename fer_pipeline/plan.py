@@ -12,6 +12,7 @@ from collections import Counter
 
 from fer_pipeline import FerError, cli
 from fer_pipeline.params import DataParams, ParamsFile, StudyParams
+from fer_pipeline.variants import BASE, INTEGRATED, variant_seeds
 
 # Wall seconds per stage of each kind on the reference machine (2-core AMD EPYC, 24 GiB, torch 2.14.1, CPU), for
 # the synthetic stand-in and the real archive: a study stage trains and evaluates all its seeds. Measured with
@@ -51,12 +52,12 @@ def kind_of(stage: str) -> str:
     raise FerError(f"dvc.yaml: stage {stage!r} has no kind in fer_pipeline/plan.py KINDS; add it there")
 
 
-def plan(stale: list[str], study: StudyParams, data: str) -> tuple[list[str], float]:
+def plan(stale: list[str], study: StudyParams, data: str) -> tuple[list[str], float]:  # type: ignore[valid-type]
     """Lines describing the out-of-date stages per kind, and the expected total seconds."""
     counts = Counter(kind_of(s) for s in stale)
     runs = {"baseline": int("train" in stale), "recipe": int("train_cnn" in stale),
-            "study": sum(len(study.seeds) for s in stale if kind_of(s) == "study"),
-            "carryover": sum(len(study.confirm_seeds if s == "study_integrated" else study.seeds)
+            "study": sum(len(variant_seeds(BASE, study)) for s in stale if kind_of(s) == "study"),
+            "carryover": sum(len(variant_seeds(INTEGRATED if s == "study_integrated" else BASE, study))
                              for s in stale if kind_of(s) == "carryover")}
     lines, total = [], 0.0
     for kind in ("data", "baseline", "recipe", "study", "carryover", "summary"):

@@ -86,7 +86,7 @@ def model_card(record: dict[str, Any], manifest: dict[str, Any], run: dict[str, 
         + ", ".join(f"{c} {manifest['counts']['train'][c]:,}" for c in CLASSES) + ".", "",
         "## Training recipe", "",
         f"Model: {_settings(run['model'])}.", "",
-        f"Training: {_settings({k: v for k, v in run['train'].items() if k not in ('device', 'threads', 'processes')})}.",
+        f"Training: {_settings(run['train'])}.",
         "",
         f"Trained on {run['device']} with {run['torch_threads']} threads, torch {run['versions']['torch']}, "
         f"{run['epochs_trained']} epochs in {run['wall_time_s'] / 60:.1f} min (stopped by {run['stop_reason']}); "

@@ -13,18 +13,11 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from fer_pipeline import CLASSES  # noqa: E402
+from fer_pipeline.axes import AXES, by_name  # noqa: E402
 from fer_pipeline.bootstrap import HIGHER, LOWER, NO_DIFFERENCE, verdict  # noqa: E402
 from fer_pipeline.metrics import CHANCE  # noqa: E402
 
-QUESTIONS = {
-    "activation": "Which activation function gives the best test macro recall, everything else equal?",
-    "batch_size": "Which batch size?",
-    "optimizer": "Which optimizer, each with its own learning rate?",
-    "architecture": "Which MLP depth/width, dropout or batch norm, or the compact CNN?",
-    "imbalance": "Does handling the class imbalance (class-weighted loss or a weighted sampler) raise macro recall?",
-    "depth_activation": "Do activation functions differ more in deeper MLPs (the original reviewers' hypothesis)?",
-    "uncapped": "Without the epoch cap (patience alone stops training), does another activation beat the control?",
-}
+QUESTIONS = {a.family: a.question for a in AXES}  # each family's question (fer_pipeline.axes)
 
 
 def fmt(x: float) -> str:
@@ -92,13 +85,13 @@ def axis_conclusion(axis: str, stats: dict[str, Any], choice: dict[str, Any], co
 
 def base_label(factor: str, control: dict[str, Any] | None) -> str:
     """The base's own value of a factor, e.g. "the base (relu)", from the base run's model/train settings."""
-    if not control:
+    axis = by_name().get(factor)
+    if not control or axis is None or not axis.factor:
         return "the base"
     m, t = control["model"], control["train"]
-    value = {"activation": m["activation"], "batch_size": f"batch {t['batch_size']}",
-             "optimizer": f"{t['optimizer']} lr {t['lr']:g}", "imbalance": t["imbalance"],
-             "architecture": f"{m['family']} {m['hidden'] if m['family'] == 'mlp' else m['channels']}"}.get(factor)
-    return f"the base ({value})" if value else "the base"
+    fields = {**m, **t, "widths": m.get("hidden", m.get("channels"))}
+    value = fields[axis.field.split(".")[1]] if axis.kind == "value" else None
+    return f"the base ({axis.label.format(value=value, **fields)})"
 
 
 def chance_note(names: list[str]) -> str:

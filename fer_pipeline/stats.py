@@ -25,7 +25,7 @@ from fer_pipeline.bootstrap import (
 from fer_pipeline.metrics import CHANCE
 from fer_pipeline.params import StudyParams
 from fer_pipeline.results import read_predictions
-from fer_pipeline.variants import BASE, BASE_DEPTH, Variant, axis_variant, depth_grid, trained
+from fer_pipeline.variants import BASE, BASE_DEPTH, GRIDS, Variant, axis_variant, depth_grid, trained, variant_seeds
 
 Runs = list[tuple[np.ndarray, np.ndarray]]
 TEST_SETS = ("test", "test_dedup")  # all 7,178 test images; those without a twin in train
@@ -37,8 +37,7 @@ def load_runs(families: dict[str, list[Variant]], study: StudyParams) -> dict[st
     confirmation seeds for it); test_dedup keeps the images without a train twin."""
     out: dict[str, dict[str, Runs]] = {t: {} for t in TEST_SETS}
     for v in trained(families).values():
-        seeds = study.confirm_seeds if v.axis == "integrated" else study.seeds
-        for s in seeds:
+        for s in variant_seeds(v, study):
             true, pred, twin = read_predictions(v.run(s))
             out["test"].setdefault(v.name, []).append((true, pred))
             out["test_dedup"].setdefault(v.name, []).append((true[~twin], pred[~twin]))
@@ -110,7 +109,7 @@ def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resam
         out["variants"][v.name] = {"axis": v.axis, "value": v.value, "settings": dict(v.settings), **summary,
                                    "recall_per_class": per_class_recall(runs[v.name]), "degenerate": degenerate(summary)}
     for axis, vs in families.items():
-        if axis in ("base", "integrated", "depth_activation") or not vs:
+        if axis in ("base", "integrated", *GRIDS) or not vs:
             continue
         control, others = vs[0].name, [v.name for v in vs[1:]]
         kept = [n for n in others if not out["variants"][n]["degenerate"]]

@@ -15,8 +15,9 @@ from fer_pipeline.variants import run_name
 
 
 def study_runs(variant: str, seeds: tuple[int, ...], runs: list[tuple[ModelParams, TrainParams]], device: str,
-               how: EvaluateParams, carry: str | None = None) -> None:
-    """Train then evaluate (on `device`, as `how` says) each seed's run of `variant`, the split loaded once for all;
+               threads: int, how: EvaluateParams, carry: str | None = None) -> None:
+    """Train (with `threads` torch CPU threads) then evaluate (on `device`, as `how` says) each seed's run of
+    `variant`, the split loaded once for all;
     no runs (the carry-over round's factor `carry` kept the base's value) writes skipped.json instead."""
     if not runs:
         reason = (f"choose kept the base's {carry} (or chose the base's architecture), so this run would be "
@@ -27,7 +28,7 @@ def study_runs(variant: str, seeds: tuple[int, ...], runs: list[tuple[ModelParam
     data = load_split_tensors(("train", "valid", "test"))  # once for every seed: no run changes it
     for seed, (mp, tp) in zip(seeds, runs, strict=True):
         run = run_name(variant, seed)
-        train_run(run, mp, tp, tp.device, tp.threads, data)
+        train_run(run, mp, tp, device, threads, data)
         evaluate_run(run, device, how, data)
 
 

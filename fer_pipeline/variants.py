@@ -1,58 +1,77 @@
-"""The study's variants: which model/train fields an axis value sets, and the names of variants and runs."""
+"""The study's variants: which model/train fields an axis value sets, how a study run's model and train are
+composed from the axes, and the names, families and seeds of variants and runs (all from fer_pipeline.axes)."""
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from dataclasses import dataclass
-from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from fer_pipeline import FerError
+from fer_pipeline.axes import AXES, CARRIED, FACTORS, Axis, by_name, replaced
 from fer_pipeline.params import (
     ArchitecturePreset,
     ModelParams,
-    OptimizerPreset,
     ParamsFile,
     PresetsParams,
+    StudyBaseParams,
     StudyParams,
+    StudyTrainParams,
     TrainParams,
+    build_section,
     parse_override,
+    to_dict,
 )
 
-# Factors the choose stage picks for the integrated model, in the order their settings apply
-# (an architecture sets the widths first; the other factors then change one thing each).
-FACTORS = ("architecture", "activation", "batch_size", "optimizer", "imbalance")
-# The factors whose picks (made around the base MLP) the carry-over round retries on the chosen architecture.
-CARRIED = FACTORS[1:]
+__all__ = ["CARRIED", "FACTORS"]
 
 Settings = dict[str, dict[str, Any]]  # {"model": {field: value}, "train": {field: value}}
 
 
+def axis_of(name: str, axes: tuple[Axis, ...] = AXES) -> Axis:
+    """The registered axis of this name; an unknown one is an error naming the known ones."""
+    known = by_name(axes)
+    if name not in known:
+        raise FerError(f"--axis {name}: unknown axis; known: {', '.join(known)}")
+    return known[name]
+
+
+def preset_class(axis: Axis) -> type:
+    """The class of one entry of presets.<axis.preset>."""
+    return typing.get_args(typing.get_type_hints(PresetsParams)[axis.preset])[1]
+
+
 def axis_settings(axis: str, value: Any, preset: Any = None, width: int | None = None) -> Settings:
-    """The model/train fields one axis value sets: optimizer and architecture values set their preset's
-    fields; a depth repeats the base's first hidden `width` that many times; an uncapped activation trains up to
-    `width` epochs (study.uncapped_max_epochs), so patience alone stops it."""
-    if axis == "activation":
-        return {"model": {"activation": value}}
-    if axis == "batch_size":
-        return {"train": {"batch_size": value}}
-    if axis == "imbalance":
-        return {"train": {"imbalance": value}}
-    if axis in ("optimizer", "architecture"):
-        return {"train" if axis == "optimizer" else "model": vars(preset)}
-    if axis == "depth":
+    """The model/train fields one axis value sets (by the axis's kind, fer_pipeline.axes): a value axis sets its
+    field; a preset axis its preset's fields; a depth repeats the base architecture's first hidden `width` that
+    many times; an uncapped activation trains up to `width` epochs (study.uncapped_max_epochs), so patience alone
+    stops it."""
+    a = axis_of(axis)
+    if a.kind == "value":
+        section, name = a.field.split(".")
+        return {section: {name: value}}
+    if a.kind == "preset":
+        return {a.section: vars(preset)}
+    if a.kind == "depth":
         return {"model": {"hidden": [width] * int(value)}}
-    if axis == "uncapped":
-        return {"model": {"activation": value}, "train": {"max_epochs": width}}
-    raise FerError(f"--axis {axis}={value}: unknown axis; known: {', '.join((*FACTORS, 'depth', 'uncapped'))}")
+    return {"model": {"activation": value}, "train": {"max_epochs": width}}
 
 
-def read_axis(pf: ParamsFile, axis: str, value: Any, start: str) -> Settings:
+def read_axis(pf: ParamsFile, axis: str, value: Any) -> Settings:
     """axis_settings for `--axis AXIS=VALUE`, reading from params only the preset or width it needs."""
-    preset = (pf.section(OptimizerPreset, f"presets.optimizers.{value}") if axis == "optimizer" else
-              pf.section(ArchitecturePreset, f"presets.architectures.{value}") if axis == "architecture" else None)
-    width = (pf.field(ModelParams, f"{start}.model.hidden")[0] if axis == "depth" else
-             pf.field(StudyParams, "study.uncapped_max_epochs") if axis == "uncapped" else None)
-    return axis_settings(axis, value, preset, width)
+    a = axis_of(axis)
+    preset = pf.section(preset_class(a), f"presets.{a.preset}.{value}") if a.kind == "preset" else None
+    width = None
+    if a.kind == "depth":
+        arch = pf.field(StudyBaseParams, "study.base.architecture")
+        base = pf.section(ArchitecturePreset, f"presets.architectures.{arch}")
+        if base.family != "mlp":
+            raise FerError(f"{pf.where}: --axis depth needs an MLP base (study.base.architecture is {arch}, a {base.family})")
+        width = base.hidden[0]
+    elif a.kind == "uncapped":
+        width = pf.field(StudyParams, f"study.{a.limit}")
+    return axis_settings(a.name, value, preset, width)
 
 
 def merge(*parts: Settings) -> Settings:
@@ -64,72 +83,69 @@ def merge(*parts: Settings) -> Settings:
     return out
 
 
-def base_part(factor: str, base_model: ModelParams, base_train: TrainParams) -> Settings:
-    """The fields one factor sets, at the base's own values (what "base" means for that factor)."""
-    if factor == "architecture":
-        return {"model": {f.name: getattr(base_model, f.name) for f in dataclass_fields(ArchitecturePreset)}}
-    if factor == "optimizer":
-        return {"train": {f.name: getattr(base_train, f.name) for f in dataclass_fields(OptimizerPreset)}}
-    return axis_settings(factor, base_model.activation if factor == "activation" else getattr(base_train, factor))
-
-
-def factor_settings(factor: str, value: str, presets: PresetsParams, base_model: ModelParams,
-                    base_train: TrainParams) -> Settings:
-    """The fields one factor's value sets: "base" is the base's own; batch sizes come as strings from run names."""
+def typed_value(factor: str, value: str, study: StudyParams) -> Any:  # type: ignore[valid-type]
+    """A factor's value as params types it, from its name in a run or choice ("base": study.base's own)."""
     if value == "base":
-        return base_part(factor, base_model, base_train)
-    named = {"optimizer": presets.optimizers, "architecture": presets.architectures}
-    return axis_settings(factor, int(value) if factor == "batch_size" else value, named.get(factor, {}).get(value))
+        return getattr(study.base, factor)
+    a = axis_of(factor)
+    listed = [v for v in getattr(study, a.values) if str(v) == str(value)]
+    if not listed:
+        raise FerError(f"{factor}={value}: not a value of study.{a.values} ({', '.join(map(str, getattr(study, a.values)))})")
+    return listed[0]
 
 
-def full_settings(chosen: dict[str, str], presets: PresetsParams, base_model: ModelParams,
-                  base_train: TrainParams) -> Settings:
+def factor_settings(factor: str, value: str, study: StudyParams, presets: PresetsParams) -> Settings:  # type: ignore[valid-type]
+    """The fields one factor's value sets: "base" is study.base's own; batch sizes come as strings from run names."""
+    a, typed = axis_of(factor), typed_value(factor, value, study)
+    return axis_settings(factor, typed, getattr(presets, a.preset)[typed] if a.kind == "preset" else None)
+
+
+def full_settings(chosen: dict[str, str], study: StudyParams, presets: PresetsParams) -> Settings:  # type: ignore[valid-type]
     """Every factor's fields (FACTORS order), the chosen value's or the base's own where none or "base" is chosen:
     a run built from it reads no factor from params, whatever was chosen (so its stage declares none)."""
-    return merge(*(factor_settings(f, chosen.get(f, "base"), presets, base_model, base_train) for f in FACTORS))
+    return merge(*(factor_settings(f, chosen.get(f, "base"), study, presets) for f in FACTORS))
 
 
-def model_and_train(pf: ParamsFile, start: str, axes: list[str], choice: Settings | None,
-                    sets: list[str]) -> tuple[ModelParams, TrainParams]:
-    """The model and train params of one run: <start>.model/<start>.train (model/train when start is ''),
-    with the chosen settings, then each --axis AXIS=VALUE, then each --set model.K=V / train.K=V applied.
-
-    Fields that these set are never read from params.yaml (a matrix stage does not declare the key it sweeps)."""
-    parts: list[Settings] = [choice] if choice else []
-    for text in axes:
-        axis, value = parse_override(text)
-        parts.append(read_axis(pf, axis, value, start))
+def _sets(sets: list[str]) -> Settings:
+    """The fields of each --set model.K=V / train.K=V, in order."""
+    parts: list[Settings] = []
     for text in sets:
         key, value = parse_override(text)
         section, _, name = key.partition(".")
         if section not in ("model", "train") or not name:
             raise FerError(f"--set {text}: expected model.KEY=VALUE or train.KEY=VALUE")
         parts.append({section: {name: value}})
-    settings = merge(*parts)
-    prefix = f"{start}." if start else ""
-    return (pf.section(ModelParams, f"{prefix}model", settings["model"]),
-            pf.section(TrainParams, f"{prefix}train", settings["train"]))
+    return merge(*parts)
+
+
+def model_and_train(pf: ParamsFile, start: str, axes: list[str], choice: Settings | None,
+                    sets: list[str]) -> tuple[ModelParams, TrainParams]:
+    """The model and train params of one run: model/train (cnn.model/cnn.train when start is cnn) with each
+    --set model.K=V / train.K=V applied; or, when start is study, composed from the axes: each factor's value in
+    study.base (or the chosen settings), then each --axis AXIS=VALUE, then each --set, over study.train.
+
+    Fields that these set are never read from params.yaml (a matrix stage does not declare the key it sweeps)."""
+    if start != "study":
+        if axes or choice:
+            raise FerError("--axis and --choice compose a study run: they need --from study")
+        settings, prefix = _sets(sets), f"{start}." if start else ""
+        return (pf.section(ModelParams, f"{prefix}model", settings["model"]),
+                pf.section(TrainParams, f"{prefix}train", settings["train"]))
+    given = [parse_override(text) for text in axes]
+    skip = {f for name, _ in given for f in replaced(axis_of(name))}
+    parts = [choice] if choice else [read_axis(pf, f, pf.field(StudyBaseParams, f"study.base.{f}"))
+                                     for f in FACTORS if f not in skip]
+    settings = merge(*parts, *(read_axis(pf, name, value) for name, value in given), _sets(sets))
+    shared = {f.name for f in dataclasses.fields(StudyTrainParams)}
+    common = pf.section(StudyTrainParams, "study.train", {k: v for k, v in settings["train"].items() if k in shared})
+    return (build_section(ModelParams, settings["model"], "model", pf.where),
+            build_section(TrainParams, {**vars(common), **settings["train"]}, "train", pf.where))
 
 
 def run_name(variant: str, seed: int) -> str:
     """The run of a variant with one seed: its folder under data/train, metrics/train, data/evaluate and
     metrics/evaluate. A study stage trains every seed of one variant, so its outputs are the variant's folders."""
     return f"{variant}/s{seed}"
-
-
-def effective(mp: ModelParams, tp: TrainParams) -> tuple[tuple[str, Any], ...]:
-    """What a run trains, as comparable pairs: the model and train fields that change the trained network
-    (widths the family does not use, momentum of optimizers without it, the seed and where it runs left out)."""
-    model, train = vars(mp).copy(), vars(tp).copy()
-    for unused in (("channels", "convs") if mp.family == "mlp" else ("hidden",)):
-        model.pop(unused)
-    if tp.optimizer not in ("sgd", "rmsprop"):
-        train.pop("momentum")
-    if tp.optimizer != "sgd":
-        train.pop("nesterov")
-    for where in ("seed", "device", "threads", "processes"):
-        train.pop(where)
-    return tuple(sorted({**{f"model.{k}": v for k, v in model.items()}, **{f"train.{k}": v for k, v in train.items()}}.items()))
 
 
 @dataclass(frozen=True)
@@ -162,29 +178,45 @@ class Variant:
 
 
 BASE = Variant("base", "base", ())
+INTEGRATED = Variant("integrated", "integrated", ())
 BASE_DEPTH = 1  # the base MLP's hidden layers: the depth grid's first row is the base and the activation axis
+GRIDS = tuple(a.family for a in AXES if a.kind == "depth")  # families compared by interaction contrasts, not a control
 
 
-def study_variants(study: StudyParams) -> dict[str, list[Variant]]:
-    """Every comparison family in params order, control first: each one-factor axis is [base, its values];
-    depth_activation is the grid (depth, activation) over BASE_DEPTH and study.depths, whose depth-1 row is the
-    base or an activation-axis run (a depth activation missing from study.activations is the base's own); base
-    and integrated are families of one."""
-    one = {
-        "activation": study.activations, "batch_size": study.batch_sizes, "optimizer": study.optimizers,
-        "architecture": study.architectures, "imbalance": study.imbalances,
-    }
-    axes = {axis: [BASE, *(axis_variant(axis, str(v)) for v in values)] for axis, values in one.items()}
-    by_activation = {v.value: v for v in axes["activation"][1:]}
-    axes["depth_activation"] = [by_activation.get(a, BASE) for a in study.depth_activations] + [
-        Variant(f"depth-{d}-{a}", "depth_activation", (("depth", str(d)), ("activation", a)))
-        for d in study.depths for a in study.depth_activations
-    ]
-    uncapped = [Variant(f"uncapped-{a}", "uncapped", (("uncapped", a),)) for a in study.uncapped_activations]
-    axes["uncapped"] = uncapped
-    axes["base"] = [BASE]
-    axes["integrated"] = [Variant("integrated", "integrated", ())]
-    return axes
+def study_variants(study: StudyParams, axes: tuple[Axis, ...] = AXES) -> dict[str, list[Variant]]:  # type: ignore[valid-type]
+    """Every comparison family in study order (fer_pipeline.axes), control first: each factor's axis is [base, its
+    values]; a depth axis is the grid (depth, activation) over BASE_DEPTH and its depths, whose depth-1 row is the
+    base or an activation-axis run (a grid activation missing from study.activations is the base's own); an
+    uncapped axis's first value is its control; base and integrated are families of one."""
+    families: dict[str, list[Variant]] = {}
+    for a in axes:
+        values = getattr(study, a.values)
+        if a.factor:
+            families[a.family] = [BASE, *(axis_variant(a.name, str(v)) for v in values)]
+        elif a.kind == "depth":
+            by_activation = {v.value: v for v in families["activation"][1:]}
+            grid = getattr(study, a.grid_with)
+            families[a.family] = [by_activation.get(x, BASE) for x in grid] + [
+                Variant(f"{a.name}-{d}-{x}", a.family, ((a.name, str(d)), ("activation", x))) for d in values for x in grid]
+        else:
+            families[a.family] = [Variant(f"{a.name}-{x}", a.family, ((a.name, x),)) for x in values]
+    return families | {"base": [BASE], "integrated": [INTEGRATED]}
+
+
+def study_families(study: StudyParams, choice: dict[str, Any]) -> dict[str, list[Variant]]:  # type: ignore[valid-type]
+    """The study's families and the carry-over round (choice.json's), as stats and the report compare them."""
+    return study_variants(study) | {"carryover": carryover_variants(choice)}
+
+
+def seeds_key(variant: str) -> str:
+    """The study key listing a variant's seeds, by its folder: the integrated model's own fresh seeds
+    (confirm_seeds: a confirmation on new training noise), every other variant's study.seeds."""
+    return "confirm_seeds" if variant.split("/")[0] == INTEGRATED.path.split("/")[0] else "seeds"
+
+
+def variant_seeds(variant: Variant, study: StudyParams) -> tuple[int, ...]:  # type: ignore[valid-type]
+    """The seeds a variant is trained with (seeds_key)."""
+    return getattr(study, seeds_key(variant.path))
 
 
 def axis_variant(axis: str, value: str) -> Variant:
@@ -205,7 +237,7 @@ def carryover_variants(choice: dict[str, Any]) -> list[Variant]:
         for f, c in carry["factors"].items())]
 
 
-def depth_grid(study: StudyParams, family: list[Variant]) -> dict[tuple[int, str], Variant]:
+def depth_grid(study: StudyParams, family: list[Variant]) -> dict[tuple[int, str], Variant]:  # type: ignore[valid-type]
     """The depth_activation family as (depth, activation) -> variant, in study_variants' order."""
     keys = [(d, a) for d in (BASE_DEPTH, *study.depths) for a in study.depth_activations]
     return dict(zip(keys, family, strict=True))
@@ -216,32 +248,26 @@ def trained(families: dict[str, list[Variant]]) -> dict[str, Variant]:
     return {v.name: v for vs in families.values() for v in vs}
 
 
-def check_no_copies(study: StudyParams, presets: PresetsParams, base_model: ModelParams, base_train: TrainParams,
-                    where: str) -> None:
-    """Nothing is trained twice: no axis value may reproduce the base (it is every axis's control, trained once
-    as study_base), no depth may be the base's own, and a depth activation missing from study.activations must
-    be the base's (its depth-1 row is the base run)."""
-    base = effective(base_model, base_train)
-    named = {"optimizer": presets.optimizers, "architecture": presets.architectures}
-    keys = {"activation": "activations", "batch_size": "batch_sizes", "optimizer": "optimizers",
-            "architecture": "architectures", "imbalance": "imbalances"}
-    for axis, key in keys.items():
-        for value in getattr(study, key):
-            s = merge({"model": vars(base_model), "train": vars(base_train)},
-                      axis_settings(axis, value, named.get(axis, {}).get(value)))
-            if effective(ModelParams(**s["model"]), TrainParams(**s["train"])) == base:
-                raise FerError(f"{where}: study.{key} lists {value!r}, which trains the base itself; remove it "
-                               "(the base is every axis's control, trained once by study_base)")
-    if len(base_model.hidden) in study.depths:
-        raise FerError(f"{where}: study.depths lists {len(base_model.hidden)}, the base's own depth; remove it "
+def check_no_copies(study: StudyParams, presets: PresetsParams, where: str) -> None:  # type: ignore[valid-type]
+    """Nothing is trained twice: no axis may list the base's own value (the base is every axis's control, trained
+    once as study_base), the depth grid's base must be an MLP of BASE_DEPTH layers whose depth no depth repeats,
+    a grid activation missing from study.activations must be the base's (its depth-1 row is the base run), and the
+    uncapped runs must train longer than the capped ones."""
+    for a in AXES:
+        if a.factor and getattr(study.base, a.name) in getattr(study, a.values):
+            raise FerError(f"{where}: study.{a.values} lists {getattr(study.base, a.name)!r}, which trains the base itself "
+                           f"(study.base.{a.name}); remove it (the base is every axis's control, trained once by study_base)")
+    arch = presets.architectures[study.base.architecture]
+    if arch.family != "mlp" or len(arch.hidden) != BASE_DEPTH:
+        raise FerError(f"{where}: study.base.architecture must be an MLP of {BASE_DEPTH} hidden layer for the depth grid; "
+                       f"{study.base.architecture} is {to_dict(arch)}")
+    if BASE_DEPTH in study.depths:
+        raise FerError(f"{where}: study.depths lists {BASE_DEPTH}, the base's own depth; remove it "
                        "(the depth grid's first row is the base and the activation axis)")
-    if base_model.family != "mlp" or len(base_model.hidden) != BASE_DEPTH:
-        raise FerError(f"{where}: base.model must be an MLP of {BASE_DEPTH} hidden layer for the depth grid; "
-                       f"it is {base_model.family} with hidden {list(base_model.hidden)}")
-    if study.uncapped_max_epochs <= base_train.max_epochs:
+    if study.uncapped_max_epochs <= study.train.max_epochs:
         raise FerError(f"{where}: study.uncapped_max_epochs ({study.uncapped_max_epochs}) must exceed "
-                       f"base.train.max_epochs ({base_train.max_epochs}), or the uncapped runs copy the activation axis")
-    missing = [a for a in study.depth_activations if a not in study.activations and a != base_model.activation]
+                       f"study.train.max_epochs ({study.train.max_epochs}), or the uncapped runs copy the activation axis")
+    missing = [a for a in study.depth_activations if a not in study.activations and a != study.base.activation]
     if missing:
         raise FerError(f"{where}: study.depth_activations lists {missing[0]!r}, which is neither in study.activations "
-                       f"nor the base's activation ({base_model.activation}); add it to study.activations")
+                       f"nor the base's activation ({study.base.activation}); add it to study.activations")

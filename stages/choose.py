@@ -13,7 +13,7 @@ def parse(argv=None):
     return cli.stage_args(__doc__, argv=argv)
 
 
-def read_params(args, pf: ParamsFile) -> tuple[StudyParams, PresetsParams]:
+def read_params(args, pf: ParamsFile) -> tuple[StudyParams, PresetsParams]:  # type: ignore[valid-type]
     return study_and_presets(pf)
 
 

@@ -10,7 +10,7 @@ def parse(argv=None):
 
 
 def read_params(args, pf: ParamsFile) -> tuple[str, EvaluateParams]:
-    return evaluation_params(pf, args.start)
+    return evaluation_params(pf)
 
 
 def main(argv: list[str] | None = None) -> None:

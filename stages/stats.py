@@ -7,7 +7,7 @@ from fer_pipeline.dataset import data_label
 from fer_pipeline.io import atomic_path, read_json, write_json
 from fer_pipeline.params import ParamsFile, StudyParams
 from fer_pipeline.stats import TEST_SETS, axis_metrics, disagreements, load_runs, study_stats
-from fer_pipeline.variants import carryover_variants, study_variants
+from fer_pipeline.variants import study_families
 
 
 def parse(argv=None):
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     study = read_params(args, ParamsFile(args.params))
     choice = read_json(paths.CHOICE)
-    families = study_variants(study) | {"carryover": carryover_variants(choice)}
+    families = study_families(study, choice)
     runs = load_runs(families, study)
     best_single = choice["best_single"]
     by_set = {t: study_stats(families, runs[t], study.bootstrap, study, best_single) for t in TEST_SETS}

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from fer_pipeline import CLASSES
+from fer_pipeline.params import CnnParams, MlpParams, ModelParams
 
 # One distinct solid grey level per file, so every image is identifiable after a lossy JPEG round trip.
 TRAIN_LEVEL = {c: 20 + 30 * i for i, c in enumerate(CLASSES)}
@@ -132,3 +133,12 @@ def assert_same_dataset(got, expected) -> None:
     """Two RawDatasets hold the same images, labels, splits, usage and ids, in the same order."""
     for field in ("images", "labels", "split", "usage", "ids"):
         np.testing.assert_array_equal(getattr(got, field), getattr(expected, field), err_msg=field)
+
+
+def small_model(family: str = "mlp", activation: str = "relu", hidden=(16,), channels=(4, 8), convs: int = 2,
+                dropout: float = 0.0, batch_norm: bool = False) -> ModelParams:
+    """Small model params with only the family's own fields: an MLP takes `hidden`, a CNN `channels` and `convs`."""
+    common = {"family": family, "activation": activation, "dropout": dropout, "batch_norm": batch_norm}
+    if family == "mlp":
+        return MlpParams(**common, hidden=tuple(hidden))
+    return CnnParams(**common, channels=tuple(channels), convs=convs)

@@ -18,14 +18,14 @@ ACTIVATIONS = ["sigmoid", "tanh"]
 # (two for activations) and one seed, so the whole pipeline, study included, runs in a few minutes.
 TINY = {
     "data.source": "auto", "data.path": "data/raw", "data.synthetic.train_size": 2000, "data.synthetic.test_size": 300,
-    "model.hidden": [64], "train.max_epochs": 10, "train.threads": 1,
-    "base.model.hidden": [64], "base.train.max_epochs": 4, "base.train.threads": 1,
+    "model.hidden": [64], "train.max_epochs": 10, "runtime.threads": 1,
+    "presets.architectures.mlp1.hidden": [64], "study.train.max_epochs": 4,
     "study.seeds": [0], "study.confirm_seeds": [100], "study.activations": ACTIVATIONS, "study.batch_sizes": [64],
     "study.optimizers": ["sgd"], "study.architectures": ["mlp3"], "study.imbalances": ["class_weights"],
     "study.depths": [2], "study.depth_activations": ["relu"], "study.uncapped_activations": ["relu"],
     "study.uncapped_max_epochs": 6, "study.bootstrap": 200,
     "presets.architectures.mlp3.hidden": [32, 16],
-    "cnn.model.channels": [4, 8], "cnn.train.max_epochs": 2, "cnn.train.max_steps": 20, "cnn.train.threads": 1,
+    "cnn.model.channels": [4, 8], "cnn.train.max_epochs": 2, "cnn.train.max_steps": 20,
 }
 # The study's stages and the run each trains (one seed in the tiny copy; the integrated model's is its own)
 STUDY_RUNS = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import pickle
 import re
 from pathlib import Path
@@ -16,11 +15,12 @@ from fer_pipeline.checkpoint import input_normalization, load_checkpoint, load_m
 from fer_pipeline.models import build_model
 from fer_pipeline.params import ModelParams, to_dict
 
+from .builders import small_model
+
 
 def model_params(family: str = "mlp", hidden=(32,), channels=(4,), activation: str = "tanh") -> ModelParams:
     """Small model params."""
-    return ModelParams(family=family, activation=activation, hidden=tuple(hidden), channels=tuple(channels), convs=2,
-                       dropout=0.0, batch_norm=family == "cnn")
+    return small_model(family, activation, hidden, channels, 2, 0.0, family == "cnn")
 
 
 def save_trained(path: Path, mp: ModelParams, epoch: int = 3) -> nn.Module:
@@ -158,10 +158,19 @@ def test_invalid_model_args(tmp_path):
         load_model(path)
 
 
+def test_model_args_have_only_the_family_fields(tmp_path):
+    """A checkpoint's model settings are its family's own fields (no hidden widths on a CNN), and they load back."""
+    path = tmp_path / "model.pt"
+    mp = model_params("cnn", channels=(4, 8))
+    save_checkpoint(path, build_model(mp).state_dict(), None, None, 1, {"model": to_dict(mp)})
+    model, ckpt = load_model(path)
+    assert "hidden" not in ckpt["args"]["model"] and sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == 4
+
+
 def test_model_args_without_a_field_are_refused(tmp_path):
     """A checkpoint whose model args miss a field (here convs) is a FerError naming the key: no default fills it in."""
     path = tmp_path / "model.pt"
-    mp = dataclasses.replace(model_params(), family="cnn", convs=2)
+    mp = model_params("cnn")
     args = {k: v for k, v in to_dict(mp).items() if k != "convs"}
     save_checkpoint(path, build_model(mp).state_dict(), None, None, 1, {"model": args})
     with pytest.raises(FerError, match=r"missing key 'model\.convs'"):

@@ -39,13 +39,14 @@ def test_choice_record_carries_each_pick_to_the_chosen_architecture(tmp_path):
     rmsprop best on their axes, no imbalance handling best), choice.json picks per factor, names the best single
     variant, fills every factor's settings (the base's own where "base" wins), and lists for the carry-over round
     the CNN's settings and each non-base pick, to be retried on the CNN."""
+    from fer_pipeline.axes import FACTORS
     from fer_pipeline.choose import choice_record, study_and_presets
     from fer_pipeline.params import ParamsFile
-    from fer_pipeline.variants import FACTORS, study_variants
+    from fer_pipeline.variants import study_variants
 
     from .conftest import ROOT
 
-    study, presets, bm, bt = study_and_presets(ParamsFile(ROOT / "params.yaml"))
+    study, presets = study_and_presets(ParamsFile(ROOT / "params.yaml"))
     best = {"architecture-cnn": 0.6, "activation-tanh": 0.4, "batchsize-64": 0.4, "optimizer-rmsprop": 0.4}
     families = study_variants(study)
     for v in {v.name: v for f in FACTORS for v in families[f]}.values():
@@ -53,14 +54,14 @@ def test_choice_record_carries_each_pick_to_the_chosen_architecture(tmp_path):
             summary = tmp_path / paths.live_summary(v.run(seed))
             summary.parent.mkdir(parents=True)
             summary.write_text(json.dumps({"valid": {"macro_recall": best.get(v.name, 0.3)}}))
-    record = choice_record(study, presets, bm, bt, tmp_path)
+    record = choice_record(study, presets, tmp_path)
     assert record["chosen"] == {"architecture": "cnn", "activation": "tanh", "batch_size": "64", "optimizer": "rmsprop",
                                 "imbalance": "base"}
     assert record["best_single"] == "architecture-cnn"
-    assert record["settings"]["train"]["imbalance"] == bt.imbalance and record["settings"]["train"]["batch_size"] == 64
+    assert record["settings"]["train"]["imbalance"] == study.base.imbalance and record["settings"]["train"]["batch_size"] == 64
     carry = record["carryover"]
     assert carry["architecture"] == "cnn" and carry["settings"]["model"]["family"] == "cnn"
-    assert carry["settings"]["model"]["activation"] == bm.activation  # the CNN alone keeps the base's other factors
+    assert carry["settings"]["model"]["activation"] == study.base.activation  # the CNN alone keeps the base's other factors
     assert {f: c["value"] for f, c in carry["factors"].items()} == {"activation": "tanh", "batch_size": "64",
                                                                    "optimizer": "rmsprop"}
     assert carry["factors"]["optimizer"]["settings"] == {"train": vars(presets.optimizers["rmsprop"])}

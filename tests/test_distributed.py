@@ -42,18 +42,19 @@ def run(cwd: Path, stage: str, *args: str) -> None:
 
 @pytest.mark.slow
 def test_two_process_ddp_matches_one_process(tmp_path: Path) -> None:
-    """train.processes=2 (torchrun, gloo) gives the single-process run's epochs, and valid loss within 1e-5
+    """runtime.processes=2 (torchrun, gloo) gives the single-process run's epochs, and valid loss within 1e-5
     relative and weights within 1e-3: same global batch, only float summation order differs."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["data"].update(source="synthetic")
     params["data"]["synthetic"].update(train_size=1000, test_size=200)
     params["model"]["hidden"] = [32]
-    params["train"].update(max_epochs=3, threads=1)
+    params["train"].update(max_epochs=3)
+    params["runtime"]["threads"] = 1
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     for stage in ("fetch", "split", "preprocess"):
         run(tmp_path, stage)
     run(tmp_path, "train", "--variant", "one")
-    run(tmp_path, "train", "--variant", "two", "--set", "train.processes=2")
+    run(tmp_path, "train", "--variant", "two", "--set", "runtime.processes=2")
 
     one, two = (json.loads((tmp_path / paths.live_summary(v)).read_text()) for v in ("one", "two"))
     assert (one["best_epoch"], one["epochs_trained"], one["steps"]) == (two["best_epoch"], two["epochs_trained"], two["steps"])

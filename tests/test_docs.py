@@ -498,7 +498,7 @@ def test_checks_reject_known_bad_examples(check, text):
     (path_problems, "`metrics/evaluate/<variant>.json`, `data/raw/archive.zip`, `.venv/bin/`, `dvc_plots/index.html`"),
     (path_problems, "`stages/<name>.py` `archive.zip:train/angry/x.jpg` `s3://bucket/x` `../shared/data/x.zip`"),
     (module_problems, "`python -m stages.fetch` and `python -m pytest -m \"not slow\"`"),
-    (stage_problems, "`dvc repro study_activation@tanh`, `dvc exp run -S train.processes=2 -n two`, `dvc status`"),
+    (stage_problems, "`dvc repro study_activation@tanh`, `dvc exp run -S runtime.processes=2 -n two`, `dvc status`"),
 ])
 def test_checks_accept_known_good_examples(check, text):
     """Each check accepts correct examples of the forms the docs use."""

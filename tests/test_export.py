@@ -10,13 +10,15 @@ from fer_pipeline import CLASSES, FerError
 from fer_pipeline.checkpoint import save_checkpoint
 from fer_pipeline.export import export_onnx, main, max_abs_diff
 from fer_pipeline.models import build_model
-from fer_pipeline.params import ModelParams, to_dict
+from fer_pipeline.params import to_dict
+
+from .builders import small_model
 
 
 def tiny(family: str) -> torch.nn.Module:
     """A small seeded model of the given family, in eval mode."""
     torch.manual_seed(0)
-    mp = ModelParams(family=family, activation="relu", hidden=(16,), channels=(4, 8), convs=2, dropout=0.0, batch_norm=True)
+    mp = small_model(family, "relu", (16,), (4, 8), 2, 0.0, True)
     return build_model(mp).eval()
 
 
@@ -50,7 +52,7 @@ def test_bad_output_path(tmp_path, name, message):
 def test_cli(tmp_path, capsys):
     """`python -m fer_pipeline.export --model M --out F` writes F from a checkpoint, with its normalization (mode, mean,
     std) as metadata; a bad --out is exit 2 with one line."""
-    mp = ModelParams(family="mlp", activation="tanh", hidden=(8,), channels=(4,), convs=1, dropout=0.0, batch_norm=False)
+    mp = small_model("mlp", "tanh", (8,))
     save_checkpoint(tmp_path / "model.pt", build_model(mp).state_dict(), None, None, 1,
                     {"variant": "v", "model": to_dict(mp), "preprocess": {"normalize": "standardize", "mean": 0.5, "std": 0.25}})
     assert main(["--model", str(tmp_path / "model.pt"), "--out", str(tmp_path / "m.onnx")]) == 0

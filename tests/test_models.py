@@ -12,11 +12,12 @@ from fer_pipeline import CLASSES
 from fer_pipeline.models import ACTIVATION_MODULES, build_model, make_activation
 from fer_pipeline.params import ACTIVATIONS, ModelParams
 
+from .builders import small_model
+
 
 def mp(family="mlp", activation="relu", hidden=(16,), channels=(4, 8), dropout=0.0, batch_norm=False) -> ModelParams:
     """Small model params."""
-    return ModelParams(family=family, activation=activation, hidden=tuple(hidden), channels=tuple(channels), convs=2,
-                       dropout=dropout, batch_norm=batch_norm)
+    return small_model(family, activation, hidden, channels, 2, dropout, batch_norm)
 
 
 @pytest.mark.parametrize("family", ["mlp", "cnn"])

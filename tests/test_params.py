@@ -15,6 +15,7 @@ from fer_pipeline.params import (
     ModelParams,
     Params,
     ParamsFile,
+    RuntimeParams,
     TrainParams,
     build_section,
     load_params,
@@ -75,7 +76,7 @@ def test_params_objects_are_frozen():
 def test_lists_become_tuples():
     """List values (hidden, channels, activations) are stored as tuples, so the objects are hashable."""
     p = load_params(PARAMS)
-    assert p.model.channels == (32, 64, 128)
+    assert p.cnn.model.channels == tuple(raw_params()["cnn"]["model"]["channels"])
     assert isinstance(p.study.activations, tuple)
     hash(p.model)
 
@@ -304,12 +305,12 @@ def test_params_file_records_exactly_the_leaves_read():
     """ParamsFile.section records the dotted key of every leaf it takes from the file, and none that an
     override supplies; field() records one key. (This is what the stage contract test relies on.)"""
     pf = ParamsFile(PARAMS)
-    tp = pf.section(TrainParams, "base.train", {"seed": 5})
+    tp = pf.section(TrainParams, "cnn.train", {"seed": 5})
     assert tp.seed == 5
-    assert pf.read == {f"base.train.{k}" for k in raw_params()["base"]["train"]} - {"base.train.seed"}
+    assert pf.read == {f"cnn.train.{k}" for k in raw_params()["cnn"]["train"]} - {"cnn.train.seed"}
     pf = ParamsFile(PARAMS)
-    assert pf.field(TrainParams, "cnn.train.device") == raw_params()["cnn"]["train"]["device"]
-    assert pf.read == {"cnn.train.device"}
+    assert pf.field(RuntimeParams, "runtime.device") == raw_params()["runtime"]["device"]
+    assert pf.read == {"runtime.device"}
     pf = ParamsFile(PARAMS)
     pf.section(type(load_params(PARAMS).data), "data")
     assert pf.read == {"data.source", "data.path"} | {f"data.synthetic.{k}" for k in raw_params()["data"]["synthetic"]}
@@ -371,13 +372,49 @@ def test_presets_are_typed(tmp_path):
 
 
 def test_start_section_replaces_model_and_train():
-    """start='cnn' makes model/train the cnn recipe's; start='base' the study base's; others are rejected."""
+    """start='cnn' makes model/train the cnn recipe's; others are rejected (a study run is composed, not a section)."""
     cnn = load_params(ROOT / "params.yaml", start="cnn")
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert cnn.model.family == raw["cnn"]["model"]["family"] and cnn.train.augment == raw["cnn"]["train"]["augment"]
-    assert load_params(ROOT / "params.yaml", start="base").train.max_epochs == raw["base"]["train"]["max_epochs"]
-    with pytest.raises(FerError, match="--from plot: unknown section; allowed: base, cnn"):
+    with pytest.raises(FerError, match="--from plot: unknown section; allowed: cnn"):
         load_params(ROOT / "params.yaml", start="plot")
+
+
+@pytest.mark.parametrize(("section", "family", "stray"), [("model", "mlp", "channels"), ("cnn.model", "cnn", "hidden"),
+                                                          ("presets.architectures.mlp1", "mlp", "convs")])
+def test_a_model_has_only_its_family_fields(tmp_path, section, family, stray):
+    """Each model family has only its own fields: a placeholder of the other family's (channels on an MLP, hidden
+    on a CNN) is an unknown key, named with the family's allowed keys."""
+    raw = raw_params()
+    node = raw
+    for part in section.split("."):
+        node = node[part]
+    node[stray] = [8] if stray != "convs" else 2
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(FerError, match=rf"unknown key '{section}\.{stray}'; allowed keys here \(family {family}\)"):
+        load_params(path)
+
+
+def test_runtime_is_apart_from_what_is_trained():
+    """Where runs execute (device, threads, processes) is the runtime section, not a train key of any section."""
+    raw = raw_params()
+    assert set(raw["runtime"]) == {"device", "threads", "processes"}
+    for train in (raw["train"], raw["cnn"]["train"], raw["study"]["train"]):
+        assert not set(train) & set(raw["runtime"])
+
+
+def test_study_base_is_in_the_axes_vocabulary(tmp_path):
+    """study.base holds one value per factor (fer_pipeline.axes), and study.train exactly the train keys no factor
+    sets (no seed: study.seeds sets it), so the base is no re-typed copy of model/train."""
+    from fer_pipeline.axes import FACTORS
+
+    raw = raw_params()
+    assert set(raw["study"]["base"]) == set(FACTORS)
+    factor_keys = {"batch_size", "imbalance", "seed", *raw["presets"]["optimizers"]["adam"]}
+    assert set(raw["study"]["train"]) == set(raw["train"]) - factor_keys
+    with pytest.raises(FerError, match=r"study\.base\.optimizer names 'lion'"):
+        load_params(write_modified(tmp_path, "study", "base", {**raw["study"]["base"], "optimizer": "lion"}))
 
 
 def test_bad_recipe_values_rejected(tmp_path):

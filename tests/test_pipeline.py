@@ -107,20 +107,25 @@ def study_stages(skip: tuple[str, ...] = ()) -> set[str]:
     return {stage for stage in STUDY_RUNS if stage.split("@")[0].removeprefix("study_") not in skip}
 
 
+SUMMARY = {"choose", "stats", "report"}  # the stages that read the whole study section
+
+
 @pytest.mark.parametrize(("key", "value", "expected"), [
     # the baseline (model/train) is free for `dvc exp run`: the study does not move with it
     ("model.activation", "tanh", {"train"}),
     ("model.hidden", [16], {"train"}),
     ("train.lr", 0.01, {"train"}),
-    ("train.device", "cpu", {"train", "evaluate"}),
+    # where runs execute is shared by every training stage; the study trains one process per run
+    ("runtime.device", "cpu", {"train", "evaluate", "train_cnn", "evaluate_cnn"} | study_stages() | CARRYOVER_STAGES),
+    ("runtime.processes", 2, {"train", "train_cnn"}),
     # the study's base: every axis reruns except the one that sweeps the key; the carry-over round and the
-    # integrated model take every factor from choice.json/design.json, so only the base keys no factor sets move
-    # them; choose checks the axes against the base (nothing trained twice), so it reads the base too
-    ("base.model.activation", "tanh", study_stages(("activation", "depth", "integrated", "uncapped")) | {"choose"}),
-    ("base.train.batch_size", 16, study_stages(("batch_size", "integrated")) | {"choose"}),
-    ("base.train.lr", 0.01, study_stages(("optimizer", "integrated")) | {"choose"}),
-    ("base.model.hidden", [48], study_stages(("architecture", "integrated")) | {"choose"}),
-    ("base.train.device", "cpu", study_stages() | CARRYOVER_STAGES | {"choose"}),
+    # integrated model take every factor from choice.json/design.json, so only study.train moves them; choose
+    # checks the axes against the base (nothing trained twice), and choose, stats and report read the whole
+    # study section, base and train included
+    ("study.base.activation", "tanh", study_stages(("activation", "depth", "integrated", "uncapped")) | SUMMARY),
+    ("study.base.batch_size", 16, study_stages(("batch_size", "integrated")) | SUMMARY),
+    ("presets.optimizers.adam.lr", 0.01, study_stages(("optimizer", "integrated")) | {"choose"}),
+    ("presets.architectures.mlp1.hidden", [48], study_stages(("architecture", "integrated")) | {"choose"}),
     ("presets.optimizers.sgd.lr", 0.05, {"study_optimizer@sgd", "choose"}),
     ("split.valid_fraction", 0.25, {"split"}),
     ("preprocess.normalize", "standardize", {"preprocess"}),
@@ -129,7 +134,7 @@ def study_stages(skip: tuple[str, ...] = ()) -> set[str]:
     # the cnn recipe is its own section: it moves alone
     ("cnn.train.lr", 0.01, {"train_cnn"}),
     ("cnn.train.augment", "none", {"train_cnn"}),
-    ("base.train.augment", "flip_shift", study_stages() | CARRYOVER_STAGES | {"choose"}),
+    ("study.train.augment", "flip_shift", study_stages() | CARRYOVER_STAGES | SUMMARY),
     # adding a value adds its stage; choose/stats/report read the whole study section
     ("study.activations", [*ACTIVATIONS, "leaky_relu"], {"study_activation@leaky_relu", "choose", "stats", "report"}),
     # a study stage trains all its variant's seeds: adding one reruns each axis variant and the carry-over round

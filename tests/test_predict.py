@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import zipfile
@@ -22,6 +21,8 @@ from fer_pipeline.predict import annotation_path, classify_crops, crop_faces, fi
 from fer_pipeline.preprocess import normalization_stats, scale
 from fer_pipeline.synthetic import generate
 
+from .builders import small_model
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,7 +33,7 @@ def make_checkpoint(path: Path, normalization: dict | None = None, family: str =
     """A tiny untrained model saved as the train stage saves one: model and train params, and the normalization
     record preprocess wrote (default `unit`) as args.preprocess."""
     params = load_params(ROOT / "params.yaml")
-    mp = dataclasses.replace(params.model, family=family, hidden=(16,), channels=(4,))
+    mp = small_model(family, hidden=(16,), channels=(4,))
     torch.manual_seed(0)
     model = build_model(mp)
     save_checkpoint(path, model.state_dict(), None, None, 1, {"variant": "test", "model": to_dict(mp),

@@ -41,7 +41,7 @@ def card_inputs() -> tuple:
     counts = {c: 100 + i for i, c in enumerate(CLASSES)}
     manifest = {"data": "FER2013", "source": "archive", "sha256": "ab" * 32, "counts": {"train": counts, "test": counts},
                 "duplicates": {"conflicting_label_groups": 57, "blank_images": 13, "test_images_with_train_twin": 568}}
-    run = {"model": {"family": "cnn", "channels": [32, 64]}, "train": {"optimizer": "adamw", "lr": 0.002, "device": "cpu"},
+    run = {"model": {"family": "cnn", "channels": [32, 64]}, "train": {"optimizer": "adamw", "lr": 0.002},
            "device": "cpu", "torch_threads": 2, "versions": {"torch": "2.14.1"}, "epochs_trained": 30, "wall_time_s": 1740.0,
            "stop_reason": "max_minutes", "git_commit": "0123456789", "git_dirty": False}
     metrics = {"test": {"images": 7178, "accuracy": 0.6612, "macro_recall": 0.6234, "macro_f1": 0.63},

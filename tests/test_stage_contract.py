@@ -18,7 +18,7 @@ from dvc.repo import Repo
 
 from fer_pipeline.choose import picked_settings
 from fer_pipeline.io import write_json
-from fer_pipeline.params import ModelParams, ParamsFile, PresetsParams, StudyParams, TrainParams
+from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams
 
 from .conftest import ROOT
 
@@ -93,11 +93,10 @@ def crafted_choice(root: Path, picks: dict[str, str] | None = None) -> None:
     each carried over to the first architecture), for the stages that read one."""
     pf = ParamsFile(ROOT / "params.yaml")
     study, presets = pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets")
-    bm, bt = pf.section(ModelParams, "base.model"), pf.section(TrainParams, "base.train")
     first = picks or {"activation": study.activations[0], "batch_size": str(study.batch_sizes[0]),
                       "imbalance": study.imbalances[0], "optimizer": study.optimizers[0],
                       "architecture": study.architectures[0]}
-    picked = picked_settings(first, presets, bm, bt)
+    picked = picked_settings(first, study, presets)
     write_json(root / "data/choose/choice.json", {"chosen": first, **picked})
     write_json(root / "data/design/design.json", {"settings": picked["settings"]})
 
@@ -158,3 +157,31 @@ def test_closure_sees_lazy_imports(tmp_path):
     (tmp_path / "fer_pipeline/c.py").write_text("")
     assert import_closure("stages.x", tmp_path) == {"stages/__init__.py", "stages/x.py", "fer_pipeline/__init__.py",
                                                     "fer_pipeline/a.py", "fer_pipeline/b.py"}
+
+
+def test_study_stages_are_the_registry(stages):
+    """dvc.yaml's study stage groups are the axis registry's (fer_pipeline.axes): one stage study_<name> per axis,
+    sweeping study.<values> (a depth grid also its activations) with --axis <name>=..., no study stage for an axis
+    the registry lacks, the carry-over matrix over exactly the carried factors, and the variants the stages train
+    exactly the study's (variants.study_variants); stats and report declare one output per family."""
+    from fer_pipeline.axes import AXES, CARRIED
+    from fer_pipeline.variants import seeds_key, study_variants, trained
+
+    raw = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    runs_only = {"study_base", "study_carryover", "study_integrated"}
+    assert {s for s in raw if s.startswith("study_")} - runs_only == {f"study_{a.name}" for a in AXES}
+    for a in AXES:
+        stage = raw[f"study_{a.name}"]
+        swept = {f"${{study.{a.values}}}", *([f"${{study.{a.grid_with}}}"] if a.grid_with else [])}
+        assert set(stage["matrix"].values()) == swept, f"study_{a.name} sweeps {stage['matrix']}, not {swept}"
+        item = next(k for k, v in stage["matrix"].items() if v == f"${{study.{a.values}}}")
+        assert f"--axis {a.name}=${{item.{item}}}" in stage["cmd"], f"study_{a.name}: {stage['cmd']}"
+    assert tuple(raw["study_carryover"]["matrix"]["factor"]) == CARRIED
+    study = ParamsFile(ROOT / "params.yaml").section(StudyParams, "study")
+    variants = {shlex.split(s.cmd)[shlex.split(s.cmd).index("--variant") + 1] for s in stages
+                if s.name.split("@")[0] in {f"study_{a.name}" for a in AXES} | {"study_base", "study_integrated"}}
+    assert variants == {v.path for v in trained(study_variants(study)).values()}
+    assert [seeds_key(v) for v in sorted(variants) if seeds_key(v) != "seeds"] == ["confirm_seeds"]
+    families = [a.family for a in AXES]
+    assert set(raw["stats"]["metrics"]) == {f"metrics/study/{f}.json" for f in (*families, "base", "integrated", "carryover")}
+    assert {f"reports/axis_{f}.png" for f in families} <= set(raw["report"]["plots"])

@@ -7,11 +7,17 @@ from __future__ import annotations
 import numpy as np
 
 from fer_pipeline.bootstrap import holm
-from fer_pipeline.params import StudyParams
+from fer_pipeline.params import ParamsFile, StudyBaseParams, StudyParams, StudyTrainParams
 from fer_pipeline.stats import axis_metrics, disagreements, study_stats
 from fer_pipeline.variants import carryover_variants, study_variants, trained
 
-STUDY = StudyParams(seeds=(0, 1, 2), confirm_seeds=(10, 11, 12), activations=("sigmoid", "tanh"), batch_sizes=(64,),
+from .conftest import ROOT
+
+STUDY = StudyParams(seeds=(0, 1, 2), confirm_seeds=(10, 11, 12),
+                    base=StudyBaseParams(activation="relu", batch_size=32, optimizer="adam", architecture="mlp1",
+                                         imbalance="none"),
+                    train=ParamsFile(ROOT / "params.yaml").section(StudyTrainParams, "study.train"),
+                    activations=("sigmoid", "tanh"), batch_sizes=(64,),
                     optimizers=("sgd",), architectures=("mlp3",), imbalances=("class_weights",), depths=(3,),
                     depth_activations=("relu", "tanh"), uncapped_activations=("relu", "tanh"), uncapped_max_epochs=100,
                     bootstrap=200)

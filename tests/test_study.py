@@ -18,7 +18,7 @@ def test_nothing_to_carry_writes_skipped_json_in_every_output(tmp_path, monkeypa
     crafted_choice(tmp_path, {"activation": "base", "batch_size": "64", "imbalance": "base", "optimizer": "base",
                               "architecture": "cnn"})
     monkeypatch.chdir(tmp_path)
-    study.main(["--params", str(ROOT / "params.yaml"), "--from", "base", "--variant", "carryover/activation",
+    study.main(["--params", str(ROOT / "params.yaml"), "--from", "study", "--variant", "carryover/activation",
                 "--choice", "data/choose/choice.json", "--carry", "activation"])
     for folder in (paths.TRAIN, paths.TRAIN_LOGS, paths.EVALUATE, paths.EVALUATE_METRICS):
         files = list((tmp_path / folder / "carryover/activation").iterdir())
@@ -36,14 +36,14 @@ def test_each_seed_run_is_what_train_then_evaluate_write(tmp_path, monkeypatch):
     from .test_bad_inputs import write_params
 
     write_params(tmp_path, {"data.source": "synthetic", "data.synthetic.train_size": 280, "data.synthetic.test_size": 70,
-                            "base.model.hidden": [16], "base.train.max_epochs": 2, "base.train.threads": 1,
+                            "presets.architectures.mlp1.hidden": [16], "study.train.max_epochs": 2, "runtime.threads": 1,
                             "study.seeds": [0, 1]})
     monkeypatch.chdir(tmp_path)
     for stage in (fetch, split, preprocess):
         stage.main([])
-    study.main(["--from", "base", "--variant", "study/base"])
-    train.main(["--from", "base", "--variant", "alone", "--set", "train.seed=1"])
-    evaluate.main(["--from", "base", "--variant", "alone"])
+    study.main(["--from", "study", "--variant", "study/base"])
+    train.main(["--from", "study", "--variant", "alone", "--set", "train.seed=1"])
+    evaluate.main(["--from", "study", "--variant", "alone"])
     together = torch.load(paths.model_file("study/base/s1"), weights_only=True)["model"]
     alone = torch.load(paths.model_file("alone"), weights_only=True)["model"]
     assert together.keys() == alone.keys() and all(torch.equal(together[k], alone[k]) for k in alone)

@@ -25,6 +25,8 @@ from fer_pipeline.train import (
     train_one_epoch,
 )
 
+from .builders import small_model
+
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = load_params(ROOT / "params.yaml")
 CPU = torch.device("cpu")
@@ -42,13 +44,15 @@ def torch_state(monkeypatch):
 
 def train_params(**changes):
     """The repo's train params, shrunk for a unit test."""
-    base = {"batch_size": 16, "lr": 0.01, "max_epochs": 8, "patience": 3, "device": "cpu", "max_steps": 0}
+    base = {"batch_size": 16, "lr": 0.01, "max_epochs": 8, "patience": 3, "max_steps": 0}
     return dataclasses.replace(PARAMS.train, **(base | changes))
 
 
 def model_params(**changes):
-    """The repo's model params with a 16-unit MLP."""
-    return dataclasses.replace(PARAMS.model, **({"family": "mlp", "hidden": (16,), "activation": "relu"} | changes))
+    """The repo's model params with a 16-unit MLP (or a small CNN with family="cnn")."""
+    fields = {"family": "mlp", "activation": PARAMS.model.activation, "hidden": (16,), "dropout": PARAMS.model.dropout,
+              "batch_norm": PARAMS.model.batch_norm} | changes
+    return small_model(**fields)
 
 
 def separable(n_per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

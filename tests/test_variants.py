@@ -1,29 +1,33 @@
 """fer_pipeline.variants: every axis value sets exactly the model/train fields it names, typed once, and each
-run has one name; the train stage's params are the section's, with the chosen, axis and --set values applied."""
+run has one name; a study run is composed from study.base, study.train and the axes, with the chosen, axis and
+--set values applied; the integrated model alone has its own seeds."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 import pytest
 import yaml
 
 from fer_pipeline import FerError
-from fer_pipeline.params import ModelParams, ParamsFile, PresetsParams, StudyParams, TrainParams
+from fer_pipeline.axes import CARRIED, FACTORS
+from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams, to_dict
 from fer_pipeline.variants import (
     BASE,
-    CARRIED,
-    FACTORS,
+    INTEGRATED,
     Variant,
     axis_settings,
     carryover_variants,
     check_no_copies,
     depth_grid,
-    effective,
     full_settings,
     model_and_train,
     read_axis,
+    seeds_key,
+    study_families,
     study_variants,
+    variant_seeds,
 )
 
 from .conftest import ROOT
@@ -37,16 +41,14 @@ def test_every_architecture_preset_yields_its_model(name):
     """--axis architecture=<name> gives the base model with exactly the preset's family, widths, dropout and
     batch norm (e.g. mlp3_bn -> batch_norm true, hidden (512, 256, 128)); the activation stays the base's."""
     preset = RAW["presets"]["architectures"][name]
-    model, train = model_and_train(ParamsFile(PARAMS), "base", [f"architecture={name}"], None, [])
-    assert model.family == preset["family"] and model.hidden == tuple(preset["hidden"])
-    assert model.channels == tuple(preset["channels"]) and model.dropout == preset["dropout"]
-    assert model.batch_norm is preset["batch_norm"] and model.activation == RAW["base"]["model"]["activation"]
-    assert train.optimizer == RAW["base"]["train"]["optimizer"]
+    model, train = model_and_train(ParamsFile(PARAMS), "study", [f"architecture={name}"], None, ["train.seed=0"])
+    assert to_dict(model) == {**preset, "activation": RAW["study"]["base"]["activation"]}
+    assert train.optimizer == RAW["presets"]["optimizers"][RAW["study"]["base"]["optimizer"]]["optimizer"]
 
 
 def test_mlp3_bn_example():
     """The issue's example, spelled out: mlp3_bn is a batch-normed MLP of widths 512, 256, 128."""
-    model, _ = model_and_train(ParamsFile(PARAMS), "base", ["architecture=mlp3_bn"], None, [])
+    model, _ = model_and_train(ParamsFile(PARAMS), "study", ["architecture=mlp3_bn"], None, ["train.seed=0"])
     assert (model.family, model.hidden, model.batch_norm) == ("mlp", (512, 256, 128), True)
 
 
@@ -55,48 +57,54 @@ def test_every_optimizer_preset_yields_its_train_params(name):
     """--axis optimizer=<name> gives the base train params with the preset's optimizer, lr, momentum, nesterov
     and weight decay, and nothing else changed."""
     preset = RAW["presets"]["optimizers"][name]
-    _, train = model_and_train(ParamsFile(PARAMS), "base", [f"optimizer={name}"], None, [])
+    _, train = model_and_train(ParamsFile(PARAMS), "study", [f"optimizer={name}"], None, ["train.seed=0"])
     assert {k: getattr(train, k) for k in preset} == preset
-    assert train.batch_size == RAW["base"]["train"]["batch_size"] and train.max_epochs == RAW["base"]["train"]["max_epochs"]
+    assert train.batch_size == RAW["study"]["base"]["batch_size"] and train.max_epochs == RAW["study"]["train"]["max_epochs"]
 
 
 def test_axis_values_are_typed_and_set_one_field():
     """activation, batch_size (an integer) and imbalance set one field; depth repeats the first base width."""
     pf = ParamsFile(PARAMS)
-    model, train = model_and_train(pf, "base", ["activation=tanh", "batch_size=64", "imbalance=class_weights"], None,
+    model, train = model_and_train(pf, "study", ["activation=tanh", "batch_size=64", "imbalance=class_weights"], None,
                                    ["train.seed=2"])
     assert (model.activation, train.batch_size, train.imbalance, train.seed) == ("tanh", 64, "class_weights", 2)
-    model, _ = model_and_train(pf, "base", ["depth=3"], None, [])
-    assert model.hidden == (RAW["base"]["model"]["hidden"][0],) * 3
-    model, train = model_and_train(pf, "base", ["uncapped=tanh"], None, [])
+    model, _ = model_and_train(pf, "study", ["depth=3"], None, ["train.seed=0"])
+    assert model.hidden == (RAW["presets"]["architectures"][RAW["study"]["base"]["architecture"]]["hidden"][0],) * 3
+    model, train = model_and_train(pf, "study", ["uncapped=tanh"], None, ["train.seed=0"])
     assert (model.activation, train.max_epochs) == ("tanh", RAW["study"]["uncapped_max_epochs"])
 
 
 def test_swept_key_is_never_read():
     """A matrix stage's swept field comes from the command line: its key in params.yaml is not read."""
     pf = ParamsFile(PARAMS)
-    model_and_train(pf, "base", ["activation=tanh"], None, ["train.seed=1"])
-    assert "base.model.activation" not in pf.read and "base.train.seed" not in pf.read
-    assert "base.model.hidden" in pf.read
+    model_and_train(pf, "study", ["activation=tanh"], None, ["train.seed=1"])
+    assert "study.base.activation" not in pf.read and "study.base.architecture" in pf.read
+    pf = ParamsFile(PARAMS)
+    model_and_train(pf, "study", ["uncapped=tanh"], None, ["train.seed=1"])
+    assert "study.base.activation" not in pf.read and "study.train.max_epochs" not in pf.read
 
 
 def test_bad_axis_values_are_refused():
     """An unknown axis, an undefined preset, a bad value and a --set outside model/train are one-line errors."""
     pf = ParamsFile(PARAMS)
     with pytest.raises(FerError, match="unknown axis"):
-        model_and_train(pf, "base", ["colour=red"], None, [])
+        model_and_train(pf, "study", ["colour=red"], None, [])
     with pytest.raises(FerError, match=r"missing key 'presets\.optimizers\.lion'"):
-        model_and_train(pf, "base", ["optimizer=lion"], None, [])
-    with pytest.raises(FerError, match=r"'base\.model\.activation' is 'swish'"):
-        model_and_train(pf, "base", ["activation=swish"], None, [])
+        model_and_train(pf, "study", ["optimizer=lion"], None, [])
+    with pytest.raises(FerError, match=r"'model\.activation' is 'swish'"):
+        model_and_train(pf, "study", ["activation=swish"], None, ["train.seed=0"])
     with pytest.raises(FerError, match=r"expected model\.KEY=VALUE or train\.KEY=VALUE"):
-        model_and_train(pf, "base", [], None, ["data.path=x"])
+        model_and_train(pf, "study", [], None, ["data.path=x"])
+    with pytest.raises(FerError, match="need --from study"):
+        model_and_train(pf, "", ["activation=tanh"], None, [])
 
 
 def test_choice_then_axis_then_set():
     """The chosen settings apply first, then --axis, then --set (a later value wins)."""
-    choice = {"model": {"activation": "sigmoid"}, "train": {"batch_size": 128}}
-    model, train = model_and_train(ParamsFile(PARAMS), "base", ["batch_size=64"], choice, ["train.batch_size=16"])
+    pf = ParamsFile(PARAMS)
+    choice = full_settings({"activation": "sigmoid", "batch_size": "128"}, pf.section(StudyParams, "study"),
+                           pf.section(PresetsParams, "presets"))
+    model, train = model_and_train(ParamsFile(PARAMS), "study", ["batch_size=64"], choice, ["train.batch_size=16", "train.seed=0"])
     assert (model.activation, train.batch_size) == ("sigmoid", 16)
 
 
@@ -106,7 +114,7 @@ def test_read_axis_matches_axis_settings_from_typed_presets():
     presets = pf.section(PresetsParams, "presets")
     for axis, value, preset in (("optimizer", "rmsprop", presets.optimizers["rmsprop"]),
                                 ("architecture", "cnn", presets.architectures["cnn"]), ("activation", "tanh", None)):
-        assert read_axis(pf, axis, value, "base") == axis_settings(axis, value, preset)
+        assert read_axis(pf, axis, value) == axis_settings(axis, value, preset)
 
 
 def test_run_names():
@@ -122,11 +130,10 @@ def test_full_settings_fill_base_picks_with_the_base():
     """full_settings sets every factor's fields: a chosen value's, and the base's own for "base", so a run built
     from it reads no factor from params whatever choose picked."""
     pf = ParamsFile(PARAMS)
-    presets, bm, bt = pf.section(PresetsParams, "presets"), pf.section(ModelParams, "base.model"), pf.section(TrainParams, "base.train")
-    s = full_settings({f: "base" for f in FACTORS} | {"optimizer": "rmsprop", "batch_size": "64"}, presets, bm, bt)
-    assert s["model"] == {"family": "mlp", "hidden": bm.hidden, "channels": bm.channels, "convs": bm.convs,
-                          "dropout": bm.dropout, "batch_norm": bm.batch_norm, "activation": bm.activation}
-    assert s["train"] == {"batch_size": 64, "imbalance": bt.imbalance, **vars(presets.optimizers["rmsprop"])}
+    study, presets = pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets")
+    s = full_settings({f: "base" for f in FACTORS} | {"optimizer": "rmsprop", "batch_size": "64"}, study, presets)
+    assert s["model"] == {**vars(presets.architectures[study.base.architecture]), "activation": study.base.activation}
+    assert s["train"] == {"batch_size": 64, "imbalance": study.base.imbalance, **vars(presets.optimizers["rmsprop"])}
 
 
 def test_carryover_variants_and_folders():
@@ -148,7 +155,7 @@ def test_every_axis_family_starts_with_the_base_control():
     for axis in ("activation", "batch_size", "optimizer", "architecture", "imbalance"):
         assert families[axis][0] is BASE and BASE not in families[axis][1:]
     grid = depth_grid(study, families["depth_activation"])
-    base_act = RAW["base"]["model"]["activation"]
+    base_act = RAW["study"]["base"]["activation"]
     for a in study.depth_activations:
         assert grid[(1, a)] is (BASE if a == base_act else next(v for v in families["activation"] if v.value == a))
     assert len(grid) == (1 + len(study.depths)) * len(study.depth_activations)
@@ -174,22 +181,16 @@ def test_nothing_is_trained_twice_in_dvc_yaml(architecture, tmp_path, monkeypatc
     seen: dict[tuple, str] = {}
     for stage in stages:
         args = study.parse(module_of(stage.cmd)[1])
-        seeds, runs, _ = study.read_params(args, ParamsFile(PARAMS))
+        seeds, runs, *_ = study.read_params(args, ParamsFile(PARAMS))
         assert len(runs) == len(seeds)
         for seed, (mp, tp) in zip(seeds, runs, strict=True):
-            key = (effective(mp, tp), seed)
-            if args.seeds == "seeds":
+            key = (repr(to_dict(mp)), repr(to_dict(tp)))
+            if seeds_key(args.variant) == "seeds":
                 assert key not in seen, f"{stage.addressing} seed {seed} trains what {seen.get(key)} trains"
                 seen[key] = stage.addressing
             else:
                 assert seed not in s["seeds"], "the integrated model's confirmation seeds must be fresh"
-    assert len(seen) == sum("confirm_seeds" not in st.cmd for st in stages) * len(s["seeds"])
-
-
-def test_carryover_stages_are_the_carried_factors():
-    """dvc.yaml's study_carryover matrix lists exactly variants.CARRIED, in order."""
-    raw = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    assert tuple(raw["stages"]["study_carryover"]["matrix"]["factor"]) == CARRIED
+    assert len(seen) == sum(seeds_key(study.parse(module_of(st.cmd)[1]).variant) == "seeds" for st in stages) * len(s["seeds"])
 
 
 def test_carryover_trains_nothing_without_a_pick(tmp_path, monkeypatch):
@@ -203,7 +204,7 @@ def test_carryover_trains_nothing_without_a_pick(tmp_path, monkeypatch):
              "architecture": "cnn"}
     crafted_choice(tmp_path, picks)
     monkeypatch.chdir(tmp_path)
-    argv = ["--from", "base", "--variant", "carryover/{}", "--choice", "data/choose/choice.json", "--carry"]
+    argv = ["--from", "study", "--variant", "carryover/{}", "--choice", "data/choose/choice.json", "--carry"]
     trains = {f: len(study.read_params(study.parse([*argv, f]), ParamsFile(PARAMS))[1]) for f in CARRIED}
     assert trains == {"activation": 0, "batch_size": len(s["seeds"]), "optimizer": 0, "imbalance": 0}
     crafted_choice(tmp_path, {**picks, "architecture": "base", "activation": s["activations"][0]})
@@ -218,38 +219,51 @@ def test_carryover_run_is_the_architecture_with_one_pick(tmp_path, monkeypatch):
     crafted_choice(tmp_path, {"activation": "tanh", "batch_size": "64", "imbalance": "weighted_sampler",
                               "optimizer": "rmsprop", "architecture": "cnn"})
     monkeypatch.chdir(tmp_path)
-    args = study.parse(["--from", "base", "--variant", "carryover/optimizer", "--choice", "data/choose/choice.json",
+    args = study.parse(["--from", "study", "--variant", "carryover/optimizer", "--choice", "data/choose/choice.json",
                         "--carry", "optimizer"])
     mp, tp = study.read_params(args, ParamsFile(PARAMS))[1][0]
-    base = RAW["base"]
+    base = RAW["study"]["base"]
     cnn, rmsprop = RAW["presets"]["architectures"]["cnn"], RAW["presets"]["optimizers"]["rmsprop"]
-    assert (mp.family, list(mp.channels), mp.activation) == ("cnn", cnn["channels"], base["model"]["activation"])
-    assert (tp.optimizer, tp.lr, tp.batch_size, tp.imbalance) == (
-        "rmsprop", rmsprop["lr"], base["train"]["batch_size"], base["train"]["imbalance"])
+    assert to_dict(mp) == {**cnn, "activation": base["activation"]}
+    assert (tp.optimizer, tp.lr, tp.batch_size, tp.imbalance) == ("rmsprop", rmsprop["lr"], base["batch_size"], base["imbalance"])
 
 
 @pytest.mark.parametrize(("key", "value", "match"), [
-    ("activations", ["relu", "tanh"], "lists 'relu', which trains the base itself"),
+    ("activations", ["relu", "tanh"], r"lists 'relu', which trains the base itself \(study.base.activation\)"),
     ("optimizers", ["adam"], "lists 'adam', which trains the base itself"),
     ("architectures", ["mlp1"], "lists 'mlp1', which trains the base itself"),
     ("batch_sizes", [32, 64], "lists 32, which trains the base itself"),
     ("depths", [1, 3], "lists 1, the base's own depth"),
     ("depth_activations", ["gelu"], "lists 'gelu', which is neither in study.activations"),
-    ("uncapped_max_epochs", 15, r"study.uncapped_max_epochs \(15\) must exceed base.train.max_epochs"),
+    ("uncapped_max_epochs", 15, r"study.uncapped_max_epochs \(15\) must exceed study.train.max_epochs"),
+    ("base", {"architecture": "mlp3"}, "must be an MLP of 1 hidden layer"),
 ])
 def test_copies_of_the_base_are_refused(key, value, match):
-    """An axis value that reproduces the base (relu, adam, mlp1, batch 32 ...), the base's depth, or a depth
-    activation with no depth-1 run is a one-line error naming the key, before anything is trained twice."""
+    """An axis value that is the base's own (relu, adam, mlp1, batch 32 ...), the base's depth, a depth activation
+    with no depth-1 run, or a base the depth grid cannot start from is a one-line error naming the key, before
+    anything is trained twice."""
     pf = ParamsFile(PARAMS)
     study = pf.section(StudyParams, "study")
-    bad = StudyParams(**{**vars(study), key: tuple(value) if isinstance(value, list) else value})
+    bad = (dataclasses.replace(study, base=dataclasses.replace(study.base, **value), architectures=("mlp1",))
+           if key == "base" else dataclasses.replace(study, **{key: tuple(value) if isinstance(value, list) else value}))
     with pytest.raises(FerError, match=match):
-        check_no_copies(bad, pf.section(PresetsParams, "presets"), pf.section(ModelParams, "base.model"),
-                        pf.section(TrainParams, "base.train"), "params.yaml")
+        check_no_copies(bad, pf.section(PresetsParams, "presets"), "params.yaml")
 
 
 def test_the_default_study_has_no_copies():
     """The shipped params pass the no-copies check (the dvc.yaml test above proves the same from the stages)."""
     pf = ParamsFile(PARAMS)
-    check_no_copies(pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets"),
-                    pf.section(ModelParams, "base.model"), pf.section(TrainParams, "base.train"), "params.yaml")
+    check_no_copies(pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets"), "params.yaml")
+
+
+def test_the_integrated_model_alone_has_its_own_seeds():
+    """One rule for a variant's seeds: the integrated model trains on study.confirm_seeds, every other variant
+    (axis runs, the base, the carry-over round) on study.seeds; the study stage picks them by the same rule."""
+    pf = ParamsFile(PARAMS)
+    study = pf.section(StudyParams, "study")
+    choice = {"carryover": {"architecture": "cnn", "factors": {"activation": {"value": "tanh"}}}}
+    families = study_families(study, choice)
+    assert set(families) == {*study_variants(study), "carryover"} and len(families["carryover"]) == 2
+    for v in (v for vs in families.values() for v in vs):
+        assert variant_seeds(v, study) == (study.confirm_seeds if v is INTEGRATED else study.seeds)
+    assert seeds_key("integrated/integrated") == "confirm_seeds" and seeds_key("carryover/activation") == "seeds"
