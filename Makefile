@@ -20,7 +20,7 @@ install: $(STAMP)
 # The plan (what is out of date, the training runs, the expected time) first, then the baseline: a first result in
 # minutes (metrics/evaluate/baseline.json), then everything else.
 study: $(STAMP)
-	python -m fer_pipeline.plan
+	python -m tools.plan
 	dvc repro plot
 	dvc repro
 
@@ -47,7 +47,7 @@ bench-smoke: $(STAMP)
 	python bench/run.py --smoke --out $(abspath $(VENV))/bench-smoke.json
 
 plots-html: $(STAMP)
-	python -m fer_pipeline.plots_html
+	python -m tools.plots_html
 
 # Copy the generated study report (Markdown + its figures, no face images) to docs/study/ and the release's model
 # card to docs/model-card.md, which git tracks, so a reader can open them without running anything. reports/ itself

@@ -16,10 +16,10 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from fer_pipeline.models import build_model
+from fer_pipeline.data.tensors import load_split_tensors
 from fer_pipeline.params import load_params
-from fer_pipeline.tensors import load_split_tensors
-from fer_pipeline.train import BatchSource, make_criterion, make_optimizer, train_one_epoch
+from fer_pipeline.training.models import build_model
+from fer_pipeline.training.train import BatchSource, make_criterion, make_optimizer, train_one_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 

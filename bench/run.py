@@ -32,9 +32,9 @@ import torch
 from PIL import Image
 
 from fer_pipeline import CLASSES
+from fer_pipeline.analysis.variants import model_and_train
 from fer_pipeline.cli import stage_command
 from fer_pipeline.params import ParamsFile, load_params
-from fer_pipeline.variants import model_and_train
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUPS = ("data", "training", "dvc", "recipe", "gpu")  # --only: row groups, in the order they run
@@ -160,8 +160,8 @@ def bench_data(archive: Path, work: Path, smoke: bool) -> list[dict]:
 
 def mlp_batches_pipeline(x: torch.Tensor, y: torch.Tensor, steps: int) -> float:
     """Seconds for `steps` MLP steps through the pipeline's own train_one_epoch (tensor slicing)."""
-    from fer_pipeline.models import build_model
-    from fer_pipeline.train import BatchSource, make_criterion, make_optimizer, train_one_epoch
+    from fer_pipeline.training.models import build_model
+    from fer_pipeline.training.train import BatchSource, make_criterion, make_optimizer, train_one_epoch
 
     p = load_params(ROOT / "params.yaml")
     model = build_model(p.model)
@@ -176,8 +176,8 @@ def mlp_batches_imagefolder(folder: Path, steps: int) -> float:
     """Seconds for `steps` MLP steps fed the original study's way: ImageFolder + DataLoader + PIL + ToTensor."""
     from torchvision import datasets, transforms
 
-    from fer_pipeline.models import build_model
-    from fer_pipeline.train import make_optimizer
+    from fer_pipeline.training.models import build_model
+    from fer_pipeline.training.train import make_optimizer
 
     p = load_params(ROOT / "params.yaml")
     model = build_model(p.model)
@@ -201,8 +201,8 @@ def mlp_batches_imagefolder(folder: Path, steps: int) -> float:
 def cnn_images_per_s(x: torch.Tensor, y: torch.Tensor, steps: int) -> tuple[float, float]:
     """(pipeline, bare) training images/s of the cnn recipe: train_one_epoch as the recipe runs it (batch
     augmentation, label smoothing) vs a bare forward/backward loop over pre-made batches."""
-    from fer_pipeline.models import build_model
-    from fer_pipeline.train import BatchSource, make_criterion, make_optimizer, train_one_epoch
+    from fer_pipeline.training.models import build_model
+    from fer_pipeline.training.train import BatchSource, make_criterion, make_optimizer, train_one_epoch
 
     p = load_params(ROOT / "params.yaml", start="cnn")
     bs = p.train.batch_size
@@ -250,7 +250,7 @@ def extract_train(archive: Path, dest: Path, limit: int) -> None:
 
 def bench_training(archive: Path, work: Path, steps: int) -> list[dict]:
     """Targets 2: MLP input path >= 5x the ImageFolder way; CNN loop >= 85% of a bare loop."""
-    from fer_pipeline.sources import read_archive
+    from fer_pipeline.data.sources import read_archive
 
     ds = read_archive(archive)
     train = ds.split == "train"
@@ -271,8 +271,8 @@ def bench_training(archive: Path, work: Path, steps: int) -> list[dict]:
 
 def layout_images_per_s(mp, tp, x: torch.Tensor, y: torch.Tensor, steps: int, channels_last: bool) -> float:
     """Training images/s of a model over pre-made batches of tp.batch_size, in one memory layout."""
-    from fer_pipeline.models import build_model
-    from fer_pipeline.train import make_optimizer
+    from fer_pipeline.training.models import build_model
+    from fer_pipeline.training.train import make_optimizer
 
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     torch.manual_seed(0)
@@ -316,8 +316,8 @@ def bench_recipe() -> list[dict]:
 
 def _recipe_rate(p, dev: torch.device, x: torch.Tensor, y: torch.Tensor) -> float:
     """Training images/s of the cnn recipe's model and loop on one device (after a warm-up)."""
-    from fer_pipeline.models import build_model
-    from fer_pipeline.train import BatchSource, make_criterion, make_optimizer, train_one_epoch
+    from fer_pipeline.training.models import build_model
+    from fer_pipeline.training.train import BatchSource, make_criterion, make_optimizer, train_one_epoch
 
     model = build_model(p.model).to(dev)
     if dev.type == "cuda":
@@ -371,7 +371,7 @@ def cpu_model() -> str:
 
 def smoke_archive(path: Path) -> Path:
     """A small msambare-layout zip of generated faces, for the CI smoke run."""
-    from fer_pipeline.synthetic import generate
+    from fer_pipeline.data.synthetic import generate
 
     ds = generate(280, 70, 0, 0.0)
     with zipfile.ZipFile(path, "w") as zf:

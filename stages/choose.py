@@ -4,7 +4,7 @@
 """
 
 from fer_pipeline import cli, paths
-from fer_pipeline.choose import choice_record, study_and_presets
+from fer_pipeline.analysis.choose import choice_record, study_and_presets
 from fer_pipeline.io import write_json
 from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams
 

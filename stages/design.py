@@ -1,8 +1,8 @@
 """design: choice.json and the carry-over round's validation metrics -> data/design/design.json, the integrated
-model's settings (fer_pipeline/design.py; test is never read)."""
+model's settings (fer_pipeline/analysis/design.py; test is never read)."""
 
 from fer_pipeline import cli, paths
-from fer_pipeline.design import design_record, round_recalls
+from fer_pipeline.analysis.design import design_record, round_recalls
 from fer_pipeline.io import read_json, write_json
 from fer_pipeline.params import ParamsFile, StudyParams
 

@@ -1,8 +1,8 @@
 """evaluate: data/train/<run>/model.pt -> metrics/evaluate/<run>.json, data/evaluate/<run>/{predictions.csv, report.json}."""
 
 from fer_pipeline import cli
-from fer_pipeline.evaluate import evaluate_run, evaluation_params
 from fer_pipeline.params import EvaluateParams, ParamsFile
+from fer_pipeline.training.evaluate import evaluate_run, evaluation_params
 
 
 def parse(argv=None):

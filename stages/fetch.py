@@ -1,7 +1,7 @@
 """fetch: data.* -> data/fetch/{dataset.npz, duplicates.npz, manifest.json}."""
 
 from fer_pipeline import cli
-from fer_pipeline.fetch import fetch, write_fetch
+from fer_pipeline.data.fetch import fetch, write_fetch
 from fer_pipeline.params import DataParams, ParamsFile
 
 

@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 
 from fer_pipeline import cli, paths
-from fer_pipeline.dataset import data_label, load_dataset
+from fer_pipeline.data.dataset import data_label, load_dataset
 from fer_pipeline.io import read_json
 from fer_pipeline.params import ParamsFile, PlotParams
 from fer_pipeline.plots import confusion_figure, learning_curves, prediction_grid, save_figure
-from fer_pipeline.results import read_history
+from fer_pipeline.training.results import read_history
 
 
 def parse(argv=None):

@@ -4,10 +4,10 @@ uint8 images)."""
 import numpy as np
 
 from fer_pipeline import cli, paths
-from fer_pipeline.dataset import load_dataset
+from fer_pipeline.data.dataset import load_dataset
+from fer_pipeline.data.preprocess import normalization_stats
 from fer_pipeline.io import write_json
 from fer_pipeline.params import ParamsFile, PreprocessParams
-from fer_pipeline.preprocess import normalization_stats
 
 
 def parse(argv=None):

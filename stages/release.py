@@ -4,7 +4,7 @@ and reports/model-card.md (its card, from the metrics)."""
 from fer_pipeline import cli, paths
 from fer_pipeline.io import atomic_path, read_json, write_json
 from fer_pipeline.params import EvaluateParams, ParamsFile, SplitParams
-from fer_pipeline.release import candidate_recalls, model_card, release_record
+from fer_pipeline.serving.release import candidate_recalls, model_card, release_record
 
 
 def parse(argv=None):

@@ -3,13 +3,13 @@
 import numpy as np
 
 from fer_pipeline import cli, paths
-from fer_pipeline.dataset import data_label
+from fer_pipeline.analysis.report import axis_figure, curves_figure, recall_heatmap, write_markdown
+from fer_pipeline.analysis.variants import study_families, trained, variant_seeds
+from fer_pipeline.data.dataset import data_label
 from fer_pipeline.io import read_json
 from fer_pipeline.params import ParamsFile, StudyParams
 from fer_pipeline.plots import confusion_figure, save_figure
-from fer_pipeline.report import axis_figure, curves_figure, recall_heatmap, write_markdown
-from fer_pipeline.results import read_history
-from fer_pipeline.variants import study_families, trained, variant_seeds
+from fer_pipeline.training.results import read_history
 
 
 def parse(argv=None):

@@ -3,10 +3,10 @@
 import numpy as np
 
 from fer_pipeline import cli, paths
-from fer_pipeline.dataset import load_dataset
+from fer_pipeline.data.dataset import load_dataset
+from fer_pipeline.data.split import train_valid_split
 from fer_pipeline.io import atomic_path
 from fer_pipeline.params import ParamsFile, SplitParams
-from fer_pipeline.split import train_valid_split
 
 
 def parse(argv=None):

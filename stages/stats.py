@@ -3,11 +3,11 @@
 import pandas as pd
 
 from fer_pipeline import cli, paths
-from fer_pipeline.dataset import data_label
+from fer_pipeline.analysis.stats import TEST_SETS, axis_metrics, disagreements, load_runs, study_stats
+from fer_pipeline.analysis.variants import study_families
+from fer_pipeline.data.dataset import data_label
 from fer_pipeline.io import atomic_path, read_json, write_json
 from fer_pipeline.params import ParamsFile, StudyParams
-from fer_pipeline.stats import TEST_SETS, axis_metrics, disagreements, load_runs, study_stats
-from fer_pipeline.variants import study_families
 
 
 def parse(argv=None):

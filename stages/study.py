@@ -9,12 +9,12 @@ when choose chose nothing to carry for FACTOR, the stage trains nothing and says
 """
 
 from fer_pipeline import FerError, cli
-from fer_pipeline.evaluate import evaluation_params
+from fer_pipeline.analysis.variants import Settings, merge, model_and_train, seeds_key
 from fer_pipeline.io import read_json
 from fer_pipeline.params import EvaluateParams, ModelParams, ParamsFile, RuntimeParams, StudyParams, TrainParams
-from fer_pipeline.runs import choice_settings
-from fer_pipeline.study import study_runs
-from fer_pipeline.variants import Settings, merge, model_and_train, seeds_key
+from fer_pipeline.training.evaluate import evaluation_params
+from fer_pipeline.training.runs import choice_settings
+from fer_pipeline.training.study import study_runs
 
 
 def parse(argv=None):

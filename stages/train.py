@@ -1,10 +1,10 @@
 """train: <section>.model + <section>.train -> data/train/<run>/{model.pt, run.json}, metrics/train/<run>/ (DVCLive)."""
 
 from fer_pipeline import cli
-from fer_pipeline.distributed import relaunch_with_torchrun, under_torchrun
+from fer_pipeline.analysis.variants import model_and_train
 from fer_pipeline.params import ModelParams, ParamsFile, RuntimeParams, TrainParams, parse_override
-from fer_pipeline.runs import choice_settings, train_run
-from fer_pipeline.variants import model_and_train
+from fer_pipeline.training.distributed import relaunch_with_torchrun, under_torchrun
+from fer_pipeline.training.runs import choice_settings, train_run
 
 
 def parse(argv=None):

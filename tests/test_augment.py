@@ -1,10 +1,10 @@
-"""fer_pipeline.augment: flips and shifts move pixels, never invent values, and follow the generator."""
+"""fer_pipeline.training.augment: flips and shifts move pixels, never invent values, and follow the generator."""
 
 from __future__ import annotations
 
 import torch
 
-from fer_pipeline.augment import augment_batch, flip_shift
+from fer_pipeline.training.augment import augment_batch, flip_shift
 
 
 def images(n: int = 8) -> torch.Tensor:

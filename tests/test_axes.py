@@ -28,11 +28,11 @@ import json, sys
 from pathlib import Path
 import numpy as np
 from fer_pipeline import cli
-from fer_pipeline.choose import choice_record, study_and_presets
+from fer_pipeline.analysis.choose import choice_record, study_and_presets
 from fer_pipeline.params import ParamsFile
-from fer_pipeline.report import write_markdown
-from fer_pipeline.stats import study_stats
-from fer_pipeline.variants import model_and_train, study_families, study_variants, trained, variant_seeds
+from fer_pipeline.analysis.report import write_markdown
+from fer_pipeline.analysis.stats import study_stats
+from fer_pipeline.analysis.variants import model_and_train, study_families, study_variants, trained, variant_seeds
 
 pf = ParamsFile("params.yaml")
 study, presets = study_and_presets(pf)

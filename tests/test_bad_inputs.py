@@ -25,8 +25,8 @@ import yaml
 
 from fer_pipeline import cli, paths
 from fer_pipeline.cli import stage_command
-from fer_pipeline.dataset import RawDataset, load_dataset
-from fer_pipeline.sources import read_archive, read_csv
+from fer_pipeline.data.dataset import RawDataset, load_dataset
+from fer_pipeline.data.sources import read_archive, read_csv
 
 from .builders import (
     CSV_ROWS,
@@ -353,9 +353,9 @@ class Malicious:
 
 def save_mlp(path: Path, hidden: list[int], args_hidden: list[int]) -> None:
     """A checkpoint whose weights have `hidden` widths but whose args claim `args_hidden`."""
-    from fer_pipeline.checkpoint import save_checkpoint
-    from fer_pipeline.models import build_model
     from fer_pipeline.params import load_params, to_dict
+    from fer_pipeline.training.checkpoint import save_checkpoint
+    from fer_pipeline.training.models import build_model
 
     params = load_params(ROOT / "params.yaml")
     weights = build_model(type(params.model)(**{**vars(params.model), "hidden": tuple(hidden)})).state_dict()

@@ -1,4 +1,4 @@
-"""fer_pipeline.bootstrap: resamples score as metrics does, bootstrap and paired differences behave."""
+"""fer_pipeline.analysis.bootstrap: resamples score as metrics does, bootstrap and paired differences behave."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from fer_pipeline.bootstrap import (
+from fer_pipeline.analysis.bootstrap import (
     bootstrap_counts,
     paired_difference,
     per_class_recall,
@@ -146,7 +146,7 @@ def test_verdict_is_holms_and_the_sign():
     assert verdict({"difference": 0.02, "significant_holm": True}) == "higher"
     assert verdict({"difference": -0.02, "significant_holm": True}) == "lower"
     assert verdict({"difference": 0.02, "significant": True, "significant_holm": False}) == "no difference shown"
-    import fer_pipeline.report as report
-    import fer_pipeline.stats as stats
+    import fer_pipeline.analysis.report as report
+    import fer_pipeline.analysis.stats as stats
 
     assert report.verdict is verdict and stats.verdict is verdict

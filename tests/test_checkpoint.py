@@ -1,4 +1,4 @@
-"""fer_pipeline.checkpoint: save/load round trip, architecture rebuild, and safe refusal of bad files."""
+"""fer_pipeline.training.checkpoint: save/load round trip, architecture rebuild, and safe refusal of bad files."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from fer_pipeline import CLASSES, FerError
-from fer_pipeline.checkpoint import input_normalization, load_checkpoint, load_model, save_checkpoint
-from fer_pipeline.models import build_model
 from fer_pipeline.params import ModelParams, to_dict
+from fer_pipeline.training.checkpoint import input_normalization, load_checkpoint, load_model, save_checkpoint
+from fer_pipeline.training.models import build_model
 
 from .builders import small_model
 

@@ -1,12 +1,12 @@
-"""fer_pipeline.choose: the integrated model takes, per factor, the best mean validation score."""
+"""fer_pipeline.analysis.choose: the integrated model takes, per factor, the best mean validation score."""
 
 from __future__ import annotations
 
 import json
 
 from fer_pipeline import paths
-from fer_pipeline.choose import choose, valid_recalls
-from fer_pipeline.variants import Variant
+from fer_pipeline.analysis.choose import choose, valid_recalls
+from fer_pipeline.analysis.variants import Variant
 
 
 def test_choose_picks_best_mean_per_factor():
@@ -39,10 +39,10 @@ def test_choice_record_carries_each_pick_to_the_chosen_architecture(tmp_path):
     rmsprop best on their axes, no imbalance handling best), choice.json picks per factor, names the best single
     variant, fills every factor's settings (the base's own where "base" wins), and lists for the carry-over round
     the CNN's settings and each non-base pick, to be retried on the CNN."""
+    from fer_pipeline.analysis.choose import choice_record, study_and_presets
+    from fer_pipeline.analysis.variants import study_variants
     from fer_pipeline.axes import FACTORS
-    from fer_pipeline.choose import choice_record, study_and_presets
     from fer_pipeline.params import ParamsFile
-    from fer_pipeline.variants import study_variants
 
     from .conftest import ROOT
 

@@ -75,7 +75,7 @@ def test_fer_predict_and_fer_export_print_the_stage_error_line(command, tmp_path
     `error: <message>` on one line, newlines folded, and exit status 2."""
     import importlib
 
-    module = importlib.import_module(f"fer_pipeline.{command}")
+    module = importlib.import_module(f"fer_pipeline.serving.{command}")
     model = tmp_path / "model.pt"
     model.write_bytes(b"")
 

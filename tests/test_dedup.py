@@ -1,10 +1,10 @@
-"""fer_pipeline.dedup: exact duplicate groups, cross-split test twins, conflicting labels and blank images."""
+"""fer_pipeline.data.dedup: exact duplicate groups, cross-split test twins, conflicting labels and blank images."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from fer_pipeline.dedup import find_duplicates, pixel_keys, pixel_std_below
+from fer_pipeline.data.dedup import find_duplicates, pixel_keys, pixel_std_below
 
 
 def face(seed: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""fer_pipeline.design: the carry-over round's fit on validation and the integrated model it predicts best."""
+"""fer_pipeline.analysis.design: the carry-over round's fit on validation and the integrated model it predicts best."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import pytest
 
 from fer_pipeline import paths
-from fer_pipeline.design import design_record, effect, fit, round_recalls
-from fer_pipeline.variants import merge, run_name
+from fer_pipeline.analysis.design import design_record, effect, fit, round_recalls
+from fer_pipeline.analysis.variants import merge, run_name
 
 # Each seed's valid macro recall of the architecture alone: seeds differ a lot (training noise) ...
 CONTROL = [0.40, 0.45, 0.52]

@@ -1,4 +1,4 @@
-"""fer_pipeline.distributed: DistributedDataParallel over 2 CPU processes (torchrun, gloo) matches one process."""
+"""fer_pipeline.training.distributed: DistributedDataParallel over 2 CPU processes (torchrun, gloo) matches one process."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import torch
 import yaml
 
 from fer_pipeline import paths
-from fer_pipeline.checkpoint import load_checkpoint
 from fer_pipeline.cli import stage_command
-from fer_pipeline.distributed import SINGLE, DistContext, all_sum, gather, shard
+from fer_pipeline.training.checkpoint import load_checkpoint
+from fer_pipeline.training.distributed import SINGLE, DistContext, all_sum, gather, shard
 
 from .conftest import ROOT
 

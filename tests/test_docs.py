@@ -33,7 +33,7 @@ GENERATED_ROOTS = frozenset({"data", "metrics", "plots", "reports", "dvc_plots",
 # Generated locations dvc.yaml does not declare: written by a make target, a tool, or DVC itself.
 GENERATED = frozenset({
     "dvc_plots/index.html",          # dvc plots show
-    ".cache/vega",                   # python -m fer_pipeline.plots_html
+    ".cache/vega",                   # python -m tools.plots_html
     "bench/results.json",            # make bench (git-ignored)
     "test-artifacts",                # CI's screenshots
     ".dvc/tmp/exps/celery",          # DVC's queue workers
@@ -52,7 +52,7 @@ FILES_IN_OUTPUT_DIRS = {
     "metrics/train/*": ("metrics.json", "plots/metrics"),   # DVCLive's layout
     "plots/*": ("curves.png", "confusion.png", "grid.png"),
 }
-# A study stage's output folders hold one run per seed (fer_pipeline.variants.run_name).
+# A study stage's output folders hold one run per seed (fer_pipeline.analysis.variants.run_name).
 for _kind, _names in (("data/train", ("model.pt", "run.json")), ("data/evaluate", ("predictions.csv", "report.json")),
                       ("metrics/train", ("metrics.json", "plots/metrics"))):
     for _root in ("study", "carryover", "integrated"):
@@ -461,7 +461,7 @@ def test_docs_mention_the_console_scripts():
 
 def test_generated_file_names_are_still_written():
     """Each file name in FILES_IN_OUTPUT_DIRS is still named by the code (or dvc.yaml), so the allow-list cannot go stale."""
-    sources = "\n".join(p.read_text() for d in ("fer_pipeline", "stages") for p in sorted((ROOT / d).glob("*.py")))
+    sources = "\n".join(p.read_text() for d in ("fer_pipeline", "stages") for p in sorted((ROOT / d).rglob("*.py")))
     sources += (ROOT / "dvc.yaml").read_text()
     for names in FILES_IN_OUTPUT_DIRS.values():
         for name in names:

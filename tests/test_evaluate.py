@@ -1,4 +1,4 @@
-"""fer_pipeline.evaluate: test metrics with and without train twins, and the per-image predictions table."""
+"""fer_pipeline.training.evaluate: test metrics with and without train twins, and the per-image predictions table."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fer_pipeline import CLASSES, SYNTHETIC_BANNER
-from fer_pipeline import evaluate as ev
+from fer_pipeline.training import evaluate as ev
 
 # 8 test images, every class present; rows 1 and 7 have a train twin. The model gets rows 0-5 right, 6 and 7 wrong
 # (sad and surprise both called angry).

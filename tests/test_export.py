@@ -1,4 +1,4 @@
-"""fer_pipeline.export: the ONNX file computes what the PyTorch model does, and bad output paths are refused."""
+"""fer_pipeline.serving.export: the ONNX file computes what the PyTorch model does, and bad output paths are refused."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from fer_pipeline import CLASSES, FerError
-from fer_pipeline.checkpoint import save_checkpoint
-from fer_pipeline.export import export_onnx, main, max_abs_diff
-from fer_pipeline.models import build_model
 from fer_pipeline.params import to_dict
+from fer_pipeline.serving.export import export_onnx, main, max_abs_diff
+from fer_pipeline.training.checkpoint import save_checkpoint
+from fer_pipeline.training.models import build_model
 
 from .builders import small_model
 
@@ -50,7 +50,7 @@ def test_bad_output_path(tmp_path, name, message):
 
 
 def test_cli(tmp_path, capsys):
-    """`python -m fer_pipeline.export --model M --out F` writes F from a checkpoint, with its normalization (mode, mean,
+    """`python -m fer_pipeline.serving.export --model M --out F` writes F from a checkpoint, with its normalization (mode, mean,
     std) as metadata; a bad --out is exit 2 with one line."""
     mp = small_model("mlp", "tanh", (8,))
     save_checkpoint(tmp_path / "model.pt", build_model(mp).state_dict(), None, None, 1,

@@ -1,4 +1,4 @@
-"""fer_pipeline.fetch: manifest contents, exact pixel statistics, and the three files a fetch writes."""
+"""fer_pipeline.data.fetch: manifest contents, exact pixel statistics, and the three files a fetch writes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from fer_pipeline import CLASSES, SYNTHETIC_BANNER, paths
-from fer_pipeline.dataset import data_label
-from fer_pipeline.fetch import fetch, pixel_stats, write_fetch
+from fer_pipeline.data.dataset import data_label
+from fer_pipeline.data.fetch import fetch, pixel_stats, write_fetch
 from fer_pipeline.params import DataParams, SyntheticParams
 
 

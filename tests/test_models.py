@@ -1,4 +1,4 @@
-"""fer_pipeline.models: MLP and CNN families, every activation, depth, dropout and softmax-over-units."""
+"""fer_pipeline.training.models: MLP and CNN families, every activation, depth, dropout and softmax-over-units."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from fer_pipeline import CLASSES
-from fer_pipeline.models import ACTIVATION_MODULES, build_model, make_activation
 from fer_pipeline.params import ACTIVATIONS, ModelParams
+from fer_pipeline.training.models import ACTIVATION_MODULES, build_model, make_activation
 
 from .builders import small_model
 

@@ -1,4 +1,4 @@
-"""fer_pipeline.plan: `make study` states what it is about to run, its training runs and an expected time,
+"""tools.plan: `make study` states what it is about to run, its training runs and an expected time,
 derived from the out-of-date stages and the study's seeds."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dvc.repo import Repo
 
 from fer_pipeline import FerError
 from fer_pipeline.params import ParamsFile, StudyParams
-from fer_pipeline.plan import COST_S, kind_of, plan
+from tools.plan import COST_S, kind_of, plan
 
 from .conftest import ROOT
 
@@ -46,5 +46,5 @@ def test_plan_counts_stages_runs_and_time():
 
 def test_unknown_stage_kind_is_an_error():
     """A stage name plan.py does not know is a one-line error naming where to add it."""
-    with pytest.raises(FerError, match="no kind in fer_pipeline/plan.py KINDS"):
+    with pytest.raises(FerError, match="no kind in tools/plan.py KINDS"):
         kind_of("mystery")

@@ -27,7 +27,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fer_pipeline import CLASSES, FerError, plots_html
+from fer_pipeline import CLASSES, FerError
+from tools import plots_html
 
 from .conftest import ROOT
 from .dvcproject import sh, tiny_copy
@@ -391,7 +392,7 @@ def test_harness_sees_console_errors_and_failed_loads(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, PageVisit]:
     """The tiny project after `dvc repro`, what `dvc plots show --json` declares, and the browser's visit of the
-    page `python -m fer_pipeline.plots_html` wrote."""
+    page `python -m tools.plots_html` wrote."""
     exe = chromium_or_skip()  # before the minute of `dvc repro`
     project = tiny_copy(tmp_path_factory.mktemp("project"))
     if plots_html.vega_ready(ROOT):  # reuse what the checkout fetched already; else npm fetches it
@@ -400,7 +401,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, Page
         pytest.skip("npm not installed: it fetches vega for the offline page (Debian: apt-get install -y npm)")
     sh(project, "dvc", "repro")
     declared = json.loads(sh(project, "dvc", "plots", "show", "--json", "-o", str(tmp_path_factory.mktemp("json"))))
-    sh(project, "python", "-m", "fer_pipeline.plots_html")
+    sh(project, "python", "-m", "tools.plots_html")
     page = project / "dvc_plots" / "index.html"
     n_vega = sum(p["type"] == "vega" for plots in declared["data"].values() for p in plots)
     until = f"document.querySelectorAll('.vega-embed canvas.marks, .vega-embed svg.marks').length >= {n_vega}"

@@ -1,4 +1,4 @@
-"""fer_pipeline.predict: direct crops, face finding in photos, normalization as in training, output and errors."""
+"""fer_pipeline.serving.predict: direct crops, face finding in photos, normalization as in training, output and errors."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import torch
 from PIL import Image
 
 from fer_pipeline import CLASSES, paths
-from fer_pipeline.checkpoint import load_model, save_checkpoint
+from fer_pipeline.data.preprocess import normalization_stats, scale
+from fer_pipeline.data.synthetic import generate
 from fer_pipeline.io import write_json
-from fer_pipeline.models import build_model
 from fer_pipeline.params import load_params, to_dict
-from fer_pipeline.predict import annotation_path, classify_crops, crop_faces, find_faces, load_cascade, main, to_input
-from fer_pipeline.preprocess import normalization_stats, scale
-from fer_pipeline.synthetic import generate
+from fer_pipeline.serving.predict import annotation_path, classify_crops, crop_faces, find_faces, load_cascade, main, to_input
+from fer_pipeline.training.checkpoint import load_model, save_checkpoint
+from fer_pipeline.training.models import build_model
 
 from .builders import small_model
 

@@ -1,4 +1,4 @@
-"""fer_pipeline.preprocess and its stage: unit scaling is x/255 exactly; standardize uses the statistics of the
+"""fer_pipeline.data.preprocess and its stage: unit scaling is x/255 exactly; standardize uses the statistics of the
 split's train rows only."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from fer_pipeline import FerError, paths, preprocess
-from fer_pipeline.dataset import RawDataset, save_dataset
+from fer_pipeline import FerError, paths
+from fer_pipeline.data import preprocess
+from fer_pipeline.data.dataset import RawDataset, save_dataset
+from fer_pipeline.data.preprocess import level_counts, normalization_stats, scale
 from fer_pipeline.io import read_json
-from fer_pipeline.preprocess import level_counts, normalization_stats, scale
 from stages import preprocess as preprocess_stage
 
 from .conftest import ROOT

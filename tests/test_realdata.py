@@ -9,14 +9,14 @@ import pytest
 import torch
 
 from fer_pipeline import CLASSES
-from fer_pipeline.dedup import find_duplicates
-from fer_pipeline.models import build_model
+from fer_pipeline.data.dedup import find_duplicates
+from fer_pipeline.data.preprocess import scale
+from fer_pipeline.data.sources import read_archive, sha256_file
+from fer_pipeline.data.split import train_valid_split
 from fer_pipeline.params import load_params
-from fer_pipeline.preprocess import scale
-from fer_pipeline.seed import seed_everything
-from fer_pipeline.sources import read_archive, sha256_file
-from fer_pipeline.split import train_valid_split
-from fer_pipeline.train import fit
+from fer_pipeline.training.models import build_model
+from fer_pipeline.training.seed import seed_everything
+from fer_pipeline.training.train import fit
 
 from .conftest import ROOT
 

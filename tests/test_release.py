@@ -1,4 +1,4 @@
-"""fer_pipeline.release: the released model is the best run on validation among the recipe, study and integrated
+"""fer_pipeline.serving.release: the released model is the best run on validation among the recipe, study and integrated
 runs (never chosen on test, never the baseline), and its model card reports the pipeline's own numbers."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from fer_pipeline import CLASSES, FerError, paths
 from fer_pipeline.params import TTAS
-from fer_pipeline.release import TTA_SENTENCES, candidate_recalls, choose_release, model_card, release_record
+from fer_pipeline.serving.release import TTA_SENTENCES, candidate_recalls, choose_release, model_card, release_record
 
 
 def write_summary(root: Path, run: str, valid_recall: float) -> None:

@@ -1,4 +1,4 @@
-"""fer_pipeline.report: every verdict is written from the statistics (no sentence is fixed in advance): against
+"""fer_pipeline.analysis.report: every verdict is written from the statistics (no sentence is fixed in advance): against
 the control after Holm, degenerate variants named, the interaction, the integrated model's win or loss, the
 original team's claims."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_pipeline.report import (
+from fer_pipeline.analysis.report import (
     axis_conclusion,
     axis_table,
     carryover_section,
@@ -16,7 +16,7 @@ from fer_pipeline.report import (
     detectable_sentence,
     integrated_section,
 )
-from fer_pipeline.stats import study_stats
+from fer_pipeline.analysis.stats import study_stats
 
 from .test_stats import STUDY, Y, crafted, with_round
 

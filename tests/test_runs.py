@@ -1,14 +1,14 @@
-"""fer_pipeline.runs: a training run writes its checkpoint with everything predicting needs, and its run record."""
+"""fer_pipeline.training.runs: a training run writes its checkpoint with everything predicting needs, and its run record."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from fer_pipeline import paths
-from fer_pipeline.checkpoint import input_normalization, load_checkpoint
 from fer_pipeline.io import read_json
 from fer_pipeline.params import load_params, to_dict
-from fer_pipeline.runs import train_run
+from fer_pipeline.training.checkpoint import input_normalization, load_checkpoint
+from fer_pipeline.training.runs import train_run
 
 from .test_bad_inputs import write_params
 

@@ -1,4 +1,4 @@
-"""fer_pipeline.sources: archive, folder and CSV readers, their refusals, and source resolution."""
+"""fer_pipeline.data.sources: archive, folder and CSV readers, their refusals, and source resolution."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from fer_pipeline import CLASSES, FerError
+from fer_pipeline.data.sources import read_archive, read_csv, read_folder, read_kaggle, read_source, resolve_source
 from fer_pipeline.params import DataParams, SyntheticParams
-from fer_pipeline.sources import read_archive, read_csv, read_folder, read_kaggle, read_source, resolve_source
 
 from .builders import (
     APPLEDOUBLE,

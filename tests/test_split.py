@@ -1,4 +1,4 @@
-"""fer_pipeline.split: stratified, seeded train/valid split that keeps duplicate copies on one side."""
+"""fer_pipeline.data.split: stratified, seeded train/valid split that keeps duplicate copies on one side."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fer_pipeline import FerError
-from fer_pipeline.split import train_valid_split, valid_counts
+from fer_pipeline.data.split import train_valid_split, valid_counts
 
 from .conftest import ROOT
 

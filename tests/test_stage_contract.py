@@ -16,7 +16,7 @@ import yaml
 from dvc.dependency.param import ParamsDependency
 from dvc.repo import Repo
 
-from fer_pipeline.choose import picked_settings
+from fer_pipeline.analysis.choose import picked_settings
 from fer_pipeline.io import write_json
 from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams
 
@@ -164,8 +164,8 @@ def test_study_stages_are_the_registry(stages):
     sweeping study.<values> (a depth grid also its activations) with --axis <name>=..., no study stage for an axis
     the registry lacks, the carry-over matrix over exactly the carried factors, and the variants the stages train
     exactly the study's (variants.study_variants); stats and report declare one output per family."""
+    from fer_pipeline.analysis.variants import seeds_key, study_variants, trained
     from fer_pipeline.axes import AXES, CARRIED
-    from fer_pipeline.variants import seeds_key, study_variants, trained
 
     raw = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     runs_only = {"study_base", "study_carryover", "study_integrated"}

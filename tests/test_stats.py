@@ -1,4 +1,4 @@
-"""fer_pipeline.stats: each axis is compared with its pre-specified control (never a test-picked best), with Holm
+"""fer_pipeline.analysis.stats: each axis is compared with its pre-specified control (never a test-picked best), with Holm
 within the axis; degenerate variants are flagged and left out; the depth question is an interaction contrast;
 the full and deduplicated test sets are both analysed."""
 
@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_pipeline.bootstrap import holm
+from fer_pipeline.analysis.bootstrap import holm
+from fer_pipeline.analysis.stats import axis_metrics, disagreements, study_stats
+from fer_pipeline.analysis.variants import carryover_variants, study_variants, trained
 from fer_pipeline.params import ParamsFile, StudyBaseParams, StudyParams, StudyTrainParams
-from fer_pipeline.stats import axis_metrics, disagreements, study_stats
-from fer_pipeline.variants import carryover_variants, study_variants, trained
 
 from .conftest import ROOT
 

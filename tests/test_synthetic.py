@@ -7,8 +7,8 @@ import pytest
 from sklearn.linear_model import RidgeClassifier
 
 from fer_pipeline import CLASSES, IMAGE_SIZE, FerError
-from fer_pipeline.dataset import RawDataset
-from fer_pipeline.synthetic import FER_TEST_COUNTS, FER_TRAIN_COUNTS, allocate, generate
+from fer_pipeline.data.dataset import RawDataset
+from fer_pipeline.data.synthetic import FER_TEST_COUNTS, FER_TRAIN_COUNTS, allocate, generate
 
 N_TRAIN, N_TEST = 1500, 500
 

@@ -1,4 +1,4 @@
-"""fer_pipeline.tensors: the preprocess stage stores only the normalization; load_split_tensors applies it to fetch's
+"""fer_pipeline.data.tensors: the preprocess stage stores only the normalization; load_split_tensors applies it to fetch's
 uint8 images and gives bit for bit the tensors of the float32 images scaled directly in numpy (no float copy of the
 data set on disk, no difference in the inputs)."""
 
@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from fer_pipeline import paths
-from fer_pipeline.dataset import RawDataset, save_dataset
+from fer_pipeline.data.dataset import RawDataset, save_dataset
+from fer_pipeline.data.tensors import load_split_tensors
 from fer_pipeline.io import read_json
-from fer_pipeline.tensors import load_split_tensors
 from stages import preprocess as preprocess_stage
 
 

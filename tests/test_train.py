@@ -1,4 +1,4 @@
-"""fer_pipeline.train: fit learns, is bit-reproducible, stops early on valid loss, honours max_steps; helpers."""
+"""fer_pipeline.training.train: fit learns, is bit-reproducible, stops early on valid loss, honours max_steps; helpers."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from fer_pipeline.models import build_model
 from fer_pipeline.params import load_params
-from fer_pipeline.seed import seed_everything
-from fer_pipeline.train import (
+from fer_pipeline.training.models import build_model
+from fer_pipeline.training.seed import seed_everything
+from fer_pipeline.training.train import (
     BatchSource,
     batch_bounds,
     fit,
@@ -276,7 +276,7 @@ def test_make_scheduler_per_name():
 
 def test_imbalance_weights_inverse_frequency():
     """class_weights = N / (classes * count): 1 for an average class, larger for rare ones; sampler weights per image."""
-    from fer_pipeline.train import imbalance_weights
+    from fer_pipeline.training.train import imbalance_weights
 
     y = torch.tensor([0, 0, 0, 1])  # with 2 classes: counts 3 and 1
     cw, sw = imbalance_weights(y, "class_weights", 2)
@@ -330,7 +330,7 @@ def test_weighted_sampler_balances_what_an_epoch_sees():
 def test_epoch_order_draws_in_proportion_to_sample_weight():
     """epoch_order: n indices drawn in proportion to sample_weight (zero weight never drawn), else a permutation of
     range(n); the same generator state gives the same order."""
-    from fer_pipeline.train import epoch_order
+    from fer_pipeline.training.train import epoch_order
 
     w = torch.tensor([0.0, 1.0, 3.0, 0.0])
     order = epoch_order(4000, w.repeat(1000), torch.Generator().manual_seed(0))
@@ -356,7 +356,7 @@ def test_optimizer_uses_fused_kernels_on_cpu(name, fused):
 def test_cpu_is_fp32_and_channels_last():
     """On CPU there is no mixed precision (results stay fp32), and image batches go channels-last with the same
     values (the faster layout for convolutions on CPU as on CUDA); other tensors keep their layout."""
-    from fer_pipeline.train import autocast, to_device_layout
+    from fer_pipeline.training.train import autocast, to_device_layout
 
     x = torch.randn(2, 3, 8, 8)
     with autocast(CPU):
@@ -371,7 +371,7 @@ def test_cpu_is_fp32_and_channels_last():
 
 def test_max_minutes_stops_before_an_epoch_that_would_overrun(monkeypatch):
     """With a time budget, fit stops once another epoch as long as the last would end past it (stop_reason says so)."""
-    import fer_pipeline.train as train_module
+    import fer_pipeline.training.train as train_module
 
     clock = iter(float(t) for t in range(0, 10_000, 20))  # every perf_counter() call advances 20 s
     monkeypatch.setattr(train_module.time, "perf_counter", lambda: next(clock))
@@ -450,7 +450,7 @@ def test_a_lone_last_image_joins_the_batch_before():
 
 def rank_batches(world: int, rank: int, augment: str, epochs: int = 2) -> list[list[tuple[torch.Tensor, torch.Tensor, int]]]:
     """Each epoch's batches of a BatchSource over 64 rows (row i's pixels hold i), batch 16, as rank `rank` of `world`."""
-    from fer_pipeline.distributed import DistContext
+    from fer_pipeline.training.distributed import DistContext
 
     x = torch.arange(64, dtype=torch.float32)[:, None, None, None].expand(64, 1, 8, 8).contiguous()
     source = BatchSource(x, torch.arange(64) % 7, 16, torch.Generator().manual_seed(0), augment=augment,
@@ -489,7 +489,7 @@ def test_batch_source_cuts_an_epoch_to_max_batches():
 
 def test_fit_builds_the_criterion_once(monkeypatch):
     """fit builds its loss once for the whole run (class weights, label smoothing), not once per epoch."""
-    import fer_pipeline.train as train_module
+    import fer_pipeline.training.train as train_module
 
     calls = []
     real = train_module.make_criterion

@@ -1,4 +1,4 @@
-"""fer_pipeline.variants: every axis value sets exactly the model/train fields it names, typed once, and each
+"""fer_pipeline.analysis.variants: every axis value sets exactly the model/train fields it names, typed once, and each
 run has one name; a study run is composed from study.base, study.train and the axes, with the chosen, axis and
 --set values applied; the integrated model alone has its own seeds."""
 
@@ -11,9 +11,7 @@ import pytest
 import yaml
 
 from fer_pipeline import FerError
-from fer_pipeline.axes import CARRIED, FACTORS
-from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams, to_dict
-from fer_pipeline.variants import (
+from fer_pipeline.analysis.variants import (
     BASE,
     INTEGRATED,
     Variant,
@@ -29,6 +27,8 @@ from fer_pipeline.variants import (
     study_variants,
     variant_seeds,
 )
+from fer_pipeline.axes import CARRIED, FACTORS
+from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams, to_dict
 
 from .conftest import ROOT
 

@@ -4,10 +4,10 @@ DVC's own page loads the three libraries from cdn.jsdelivr.net, so without inter
 all. This module fetches the same versions once from the npm registry (`npm pack`, only the three package
 tarballs: each holds a self-contained minified browser build), checks them against pinned sha512
 integrities, keeps only the build files in .cache/vega/ (ignored by git through its own .gitignore), and
-runs `dvc plots show --html-template fer_pipeline/plots_template.html`, whose script tags point at
+runs `dvc plots show --html-template tools/plots_template.html`, whose script tags point at
 ../.cache/vega/ from dvc_plots/index.html.
 
-    python -m fer_pipeline.plots_html      # from the repository root; prints the page's file:// URL
+    python -m tools.plots_html      # from the repository root; prints the page's file:// URL
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def ensure_vega(root: Path = Path(".")) -> Path:
         packed = _npm_pack(Path(tmp))
         folder.mkdir(parents=True, exist_ok=True)
         # Downloaded third-party code, never committed: the folder ignores itself without touching .gitignore.
-        (folder / ".gitignore").write_text("# fetched by python -m fer_pipeline.plots_html; never commit\n*\n")
+        (folder / ".gitignore").write_text("# fetched by python -m tools.plots_html; never commit\n*\n")
         for lib in LIBRARIES:
             tarball = packed.get(lib.name)
             if tarball is None or not tarball.is_file():

@@ -13,8 +13,8 @@ from torch import nn
 
 from fer_pipeline import CLASSES, FerError
 from fer_pipeline.io import atomic_path
-from fer_pipeline.models import build_model
 from fer_pipeline.params import ModelParams, PreprocessParams, build_section
+from fer_pipeline.training.models import build_model
 
 
 def save_checkpoint(

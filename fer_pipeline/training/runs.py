@@ -11,16 +11,16 @@ import torch
 from dvclive import Live
 
 from fer_pipeline import paths
-from fer_pipeline.checkpoint import save_checkpoint
-from fer_pipeline.dataset import data_label
-from fer_pipeline.distributed import DistContext, close, init_from_env
+from fer_pipeline.data.dataset import data_label
+from fer_pipeline.data.tensors import load_split_tensors
 from fer_pipeline.io import read_json, write_json
-from fer_pipeline.models import build_model
 from fer_pipeline.params import ModelParams, TrainParams, to_dict
-from fer_pipeline.provenance import run_record
-from fer_pipeline.seed import seed_everything
-from fer_pipeline.tensors import load_split_tensors
-from fer_pipeline.train import FitResult, fit, resolve_device
+from fer_pipeline.training.checkpoint import save_checkpoint
+from fer_pipeline.training.distributed import DistContext, close, init_from_env
+from fer_pipeline.training.models import build_model
+from fer_pipeline.training.provenance import run_record
+from fer_pipeline.training.seed import seed_everything
+from fer_pipeline.training.train import FitResult, fit, resolve_device
 
 
 def choice_settings(choice: str | Path | None) -> dict[str, Any] | None:

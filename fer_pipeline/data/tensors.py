@@ -7,9 +7,9 @@ import numpy as np
 import torch
 
 from fer_pipeline import IMAGE_SIZE, paths
-from fer_pipeline.dataset import load_dataset
+from fer_pipeline.data.dataset import load_dataset
+from fer_pipeline.data.preprocess import scale
 from fer_pipeline.io import read_json
-from fer_pipeline.preprocess import scale
 
 
 def load_split_tensors(parts: tuple[str, ...] = ("train", "valid")) -> dict[str, torch.Tensor]:

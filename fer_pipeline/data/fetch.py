@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 
 from fer_pipeline import CLASSES, SYNTHETIC_BANNER, paths
-from fer_pipeline.dataset import RawDataset, save_dataset
-from fer_pipeline.dedup import Duplicates, find_duplicates
+from fer_pipeline.data.dataset import RawDataset, save_dataset
+from fer_pipeline.data.dedup import Duplicates, find_duplicates
+from fer_pipeline.data.preprocess import level_counts
+from fer_pipeline.data.sources import read_source, resolve_source, sha256_file
 from fer_pipeline.io import atomic_path, write_json
 from fer_pipeline.params import DataParams
-from fer_pipeline.preprocess import level_counts
-from fer_pipeline.sources import read_source, resolve_source, sha256_file
 
 
 def pixel_stats(images: np.ndarray) -> tuple[float, float]:

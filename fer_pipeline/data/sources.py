@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from fer_pipeline import CLASSES, IMAGE_SIZE, FerError
-from fer_pipeline.dataset import SPLITS, RawDataset
+from fer_pipeline.data.dataset import SPLITS, RawDataset
 from fer_pipeline.params import DataParams
 
 # fer2013.csv numbers emotions in this order, which is NOT alphabetical: map by name.
@@ -521,7 +521,7 @@ def resolve_source(data: DataParams) -> tuple[str, Path | None]:
 def read_source(kind: str, path: Path | None, data: DataParams) -> RawDataset:
     """Read one resolved source."""
     if kind == "synthetic":
-        from fer_pipeline.synthetic import generate
+        from fer_pipeline.data.synthetic import generate
 
         s = data.synthetic
         return generate(s.train_size, s.test_size, s.seed, s.duplicate_fraction)

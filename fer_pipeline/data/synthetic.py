@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from fer_pipeline import CLASSES, IMAGE_SIZE, FerError
-from fer_pipeline.dataset import RawDataset
+from fer_pipeline.data.dataset import RawDataset
 
 # FER2013's class counts (CLASSES order), so class imbalance matches the real data set.
 FER_TRAIN_COUNTS = (3995, 436, 4097, 7215, 4965, 4830, 3171)

@@ -19,9 +19,9 @@ import torch
 from torch import nn
 
 from fer_pipeline import CLASSES, IMAGE_SIZE, FerError
-from fer_pipeline.checkpoint import input_normalization, load_model
 from fer_pipeline.cli import report_error
 from fer_pipeline.io import atomic_path
+from fer_pipeline.training.checkpoint import input_normalization, load_model
 
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
 
@@ -81,13 +81,13 @@ def checkpoint_metadata(ckpt: dict[str, Any], path: Path) -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Export a checkpoint to ONNX and check it against PyTorch; 0 on success, 2 on a bad input."""
-    p = argparse.ArgumentParser(prog="python -m fer_pipeline.export", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m fer_pipeline.serving.export", description=__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, help="checkpoint (default: the released model named in data/release/model.json)")
     p.add_argument("--out", type=Path, required=True, help="ONNX file to write, e.g. model.onnx")
     args = p.parse_args(argv)
     try:
         if args.model is None:
-            from fer_pipeline.predict import released_model  # predict pulls in OpenCV; only needed for the default
+            from fer_pipeline.serving.predict import released_model  # predict pulls in OpenCV; only needed for the default
 
             args.model = released_model()["model"]
         model, ckpt = load_model(args.model)

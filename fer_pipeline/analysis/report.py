@@ -13,8 +13,8 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from fer_pipeline import CLASSES  # noqa: E402
+from fer_pipeline.analysis.bootstrap import HIGHER, LOWER, NO_DIFFERENCE, verdict  # noqa: E402
 from fer_pipeline.axes import AXES, by_name  # noqa: E402
-from fer_pipeline.bootstrap import HIGHER, LOWER, NO_DIFFERENCE, verdict  # noqa: E402
 from fer_pipeline.metrics import CHANCE  # noqa: E402
 
 QUESTIONS = {a.family: a.question for a in AXES}  # each family's question (fer_pipeline.axes)

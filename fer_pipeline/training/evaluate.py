@@ -9,13 +9,13 @@ import pandas as pd
 import torch
 
 from fer_pipeline import CLASSES, paths
-from fer_pipeline.checkpoint import load_model
-from fer_pipeline.dataset import data_label, load_dataset
+from fer_pipeline.data.dataset import data_label, load_dataset
+from fer_pipeline.data.tensors import load_split_tensors
 from fer_pipeline.io import atomic_path, read_json, write_json
 from fer_pipeline.metrics import confusion, per_class_scores, summary_scores
 from fer_pipeline.params import EvaluateParams, ParamsFile, RuntimeParams
-from fer_pipeline.tensors import load_split_tensors
-from fer_pipeline.train import predict, resolve_device
+from fer_pipeline.training.checkpoint import load_model
+from fer_pipeline.training.train import predict, resolve_device
 
 
 def evaluation_params(pf: ParamsFile) -> tuple[str, EvaluateParams]:

@@ -23,12 +23,12 @@ from PIL import Image, ImageOps
 from torch import nn
 
 from fer_pipeline import CLASSES, IMAGE_SIZE, FerError, paths
-from fer_pipeline.checkpoint import input_normalization, load_model
 from fer_pipeline.cli import report_error
+from fer_pipeline.data.preprocess import scale
 from fer_pipeline.io import atomic_path, read_json
 from fer_pipeline.params import TTAS
-from fer_pipeline.preprocess import scale
-from fer_pipeline.train import predict
+from fer_pipeline.training.checkpoint import input_normalization, load_model
+from fer_pipeline.training.train import predict
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels of the original image
 

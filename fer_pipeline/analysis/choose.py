@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from fer_pipeline import paths
+from fer_pipeline.analysis.variants import Variant, check_no_copies, factor_settings, full_settings, study_variants
 from fer_pipeline.axes import CARRIED, FACTORS
 from fer_pipeline.io import read_json
 from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams, check_study_presets
-from fer_pipeline.variants import Variant, check_no_copies, factor_settings, full_settings, study_variants
 
 
 def valid_recalls(variants: list[Variant], seeds: tuple[int, ...], root: Path = Path(".")) -> dict[str, list[float]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_pipeline.bootstrap import (
+from fer_pipeline.analysis.bootstrap import (
     bootstrap_counts,
     detectable_difference,
     holm,
@@ -22,10 +22,10 @@ from fer_pipeline.bootstrap import (
     summarize_variant,
     verdict,
 )
+from fer_pipeline.analysis.variants import BASE, BASE_DEPTH, GRIDS, Variant, axis_variant, depth_grid, trained, variant_seeds
 from fer_pipeline.metrics import CHANCE
 from fer_pipeline.params import StudyParams
-from fer_pipeline.results import read_predictions
-from fer_pipeline.variants import BASE, BASE_DEPTH, GRIDS, Variant, axis_variant, depth_grid, trained, variant_seeds
+from fer_pipeline.training.results import read_predictions
 
 Runs = list[tuple[np.ndarray, np.ndarray]]
 TEST_SETS = ("test", "test_dedup")  # all 7,178 test images; those without a twin in train

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from fer_pipeline.analysis.choose import valid_recalls
+from fer_pipeline.analysis.variants import Settings, carryover_variants, merge
 from fer_pipeline.axes import CARRIED
-from fer_pipeline.choose import valid_recalls
-from fer_pipeline.variants import Settings, carryover_variants, merge
 
 
 def effect(with_pick: list[float], without: list[float]) -> float:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from fer_pipeline import paths
-from fer_pipeline.evaluate import evaluate_run
+from fer_pipeline.analysis.variants import run_name
+from fer_pipeline.data.tensors import load_split_tensors
 from fer_pipeline.io import write_json
 from fer_pipeline.params import EvaluateParams, ModelParams, TrainParams
-from fer_pipeline.runs import train_run
-from fer_pipeline.tensors import load_split_tensors
-from fer_pipeline.variants import run_name
+from fer_pipeline.training.evaluate import evaluate_run
+from fer_pipeline.training.runs import train_run
 
 
 def study_runs(variant: str, seeds: tuple[int, ...], runs: list[tuple[ModelParams, TrainParams]], device: str,

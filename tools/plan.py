@@ -1,6 +1,6 @@
 """What `make study` is about to run, and about how long it takes, printed before the long part.
 
-    python -m fer_pipeline.plan
+    python -m tools.plan
 
 Lists the stages `dvc status` finds out of date, grouped by kind, with the training runs they hold and an
 estimate from per-stage costs measured on the reference machine (COST_S). It runs nothing.
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter
 
 from fer_pipeline import FerError, cli
+from fer_pipeline.analysis.variants import BASE, INTEGRATED, variant_seeds
 from fer_pipeline.params import DataParams, ParamsFile, StudyParams
-from fer_pipeline.variants import BASE, INTEGRATED, variant_seeds
 
 # Wall seconds per stage of each kind on the reference machine (2-core AMD EPYC, 24 GiB, torch 2.14.1, CPU), for
 # the synthetic stand-in and the real archive: a study stage trains and evaluates all its seeds. Measured with
@@ -49,7 +49,7 @@ def kind_of(stage: str) -> str:
             return kind
     if name.startswith("study_"):
         return "study"
-    raise FerError(f"dvc.yaml: stage {stage!r} has no kind in fer_pipeline/plan.py KINDS; add it there")
+    raise FerError(f"dvc.yaml: stage {stage!r} has no kind in tools/plan.py KINDS; add it there")
 
 
 def plan(stale: list[str], study: StudyParams, data: str) -> tuple[list[str], float]:  # type: ignore[valid-type]
@@ -78,7 +78,7 @@ def minutes(seconds: float) -> str:
 def main() -> None:
     from dvc.repo import Repo
 
-    from fer_pipeline.sources import resolve_source
+    from fer_pipeline.data.sources import resolve_source
 
     pf = ParamsFile("params.yaml")
     kind, path = resolve_source(pf.section(DataParams, "data"))
@@ -93,7 +93,7 @@ def main() -> None:
     print(f"make study: {len(stale)} stages to run on {where}:")
     print("\n".join(lines))
     print(f"expected: about {minutes(total)} on a 2-core CPU (per-stage costs measured on the reference machine, "
-          "fer_pipeline/plan.py); the baseline runs first, so metrics/evaluate/baseline.json is ready in minutes. "
+          "tools/plan.py); the baseline runs first, so metrics/evaluate/baseline.json is ready in minutes. "
           "Ctrl-C stops; `make study` again resumes where it stopped.")
 
 

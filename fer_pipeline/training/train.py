@@ -15,10 +15,10 @@ from torch import nn
 from tqdm import tqdm
 
 from fer_pipeline import CLASSES
-from fer_pipeline.augment import augment_batch
-from fer_pipeline.distributed import SINGLE, DistContext, all_sum, gather, shard
 from fer_pipeline.metrics import summary_scores
 from fer_pipeline.params import TrainParams
+from fer_pipeline.training.augment import augment_batch
+from fer_pipeline.training.distributed import SINGLE, DistContext, all_sum, gather, shard
 
 EVAL_BATCH = 1024
 

@@ -1,0 +1,1 @@
+"""Serving: the released model (release stage), fer-predict and fer-export."""
