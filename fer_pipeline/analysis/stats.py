@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from fer_pipeline import paths
 from fer_pipeline.analysis.bootstrap import (
     bootstrap_counts,
     detectable_difference,
@@ -22,7 +24,19 @@ from fer_pipeline.analysis.bootstrap import (
     summarize_variant,
     verdict,
 )
-from fer_pipeline.analysis.variants import BASE, BASE_DEPTH, GRIDS, Variant, axis_variant, depth_grid, trained, variant_seeds
+from fer_pipeline.analysis.variants import (
+    BASE,
+    BASE_DEPTH,
+    GRIDS,
+    Variant,
+    axis_variant,
+    depth_grid,
+    study_families,
+    trained,
+    variant_seeds,
+)
+from fer_pipeline.data.dataset import data_label
+from fer_pipeline.io import atomic_path, read_json, write_json
 from fer_pipeline.metrics import CHANCE
 from fer_pipeline.params import StudyParams
 from fer_pipeline.training.results import read_predictions
@@ -152,3 +166,28 @@ def axis_metrics(stats: dict[str, Any], families: dict[str, list[Variant]]) -> d
     """Per axis, {variant: mean test macro recall} on the full test set: the short table `dvc metrics show` prints."""
     return {axis: {v.name: round(stats["variants"][v.name]["macro_recall"]["mean"], 4) for v in vs}
             for axis, vs in families.items()}
+
+
+def write_stats(study: StudyParams) -> str:  # type: ignore[valid-type]
+    """The stats stage: every study run's test predictions -> data/stats/stats.json, metrics/study/<family>.json and
+    plots/study/variants.csv; returns the line the stage prints."""
+    choice = read_json(paths.CHOICE)
+    families = study_families(study, choice)
+    runs = load_runs(families, study)
+    best_single = choice["best_single"]
+    by_set = {t: study_stats(families, runs[t], study.bootstrap, study, best_single) for t in TEST_SETS}
+    label = data_label()
+    write_json(paths.STATS, {"data": label, "seeds": list(study.seeds), "confirm_seeds": list(study.confirm_seeds),
+                             "bootstrap_resamples": study.bootstrap, "best_single": best_single, **by_set,
+                             "dedup_disagreements": disagreements(by_set)})
+    stats = by_set["test"]
+    for axis, table in axis_metrics(stats, families).items():
+        write_json(paths.study_metrics_file(axis), {"data": label, "test_macro_recall": table})
+    rows = [{"axis": s["axis"], "variant": name, "macro_recall": s["macro_recall"]["mean"],
+             "ci_low": s["macro_recall"]["ci95"][0], "ci_high": s["macro_recall"]["ci95"][1]}
+            for name, s in stats["variants"].items()]
+    with atomic_path(paths.STUDY_PLOT) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False)
+    flagged = [n for n, s in stats["variants"].items() if s["degenerate"]]
+    return (f"stats [{label}]: {len(rows)} variants x {len(study.seeds)} seeds, {study.bootstrap} bootstrap resamples; "
+            f"degenerate: {', '.join(flagged) or 'none'}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fer_pipeline import CLASSES, IMAGE_SIZE, FerError, paths
-from fer_pipeline.io import read_json
+from fer_pipeline.io import atomic_path, read_json, write_json
 
 CANDIDATE_ROOTS = (paths.RECIPE_RUN, paths.STUDY_RUNS, paths.CARRYOVER_RUNS, paths.INTEGRATED_RUNS)
 
@@ -122,3 +122,16 @@ def model_card(record: dict[str, Any], manifest: dict[str, Any], run: dict[str, 
         "the model reads.", "",
     ]
     return "\n".join(lines)
+
+
+def release(tta: str, valid_fraction: float) -> str:
+    """The release stage: validation scores of every recipe and study run -> data/release/model.json and its model
+    card; returns the line the stage prints."""
+    record = release_record(candidate_recalls(), tta)
+    run = record["run"]
+    card = model_card(record, read_json(paths.MANIFEST), read_json(paths.run_file(run)), read_json(paths.eval_file(run)),
+                      read_json(paths.report_file(run)), valid_fraction)
+    with atomic_path(paths.MODEL_CARD) as tmp:
+        tmp.write_text(card)
+    write_json(paths.RELEASE, record)
+    return (f"release: {record['model']} ({record['why']}); card in {paths.MODEL_CARD}")
