@@ -24,9 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from fer_pipeline import paths
 from fer_pipeline.analysis.choose import valid_recalls
 from fer_pipeline.analysis.variants import Settings, carryover_variants, merge
 from fer_pipeline.axes import CARRIED
+from fer_pipeline.io import read_json, write_json
 
 
 def effect(with_pick: list[float], without: list[float]) -> float:
@@ -78,3 +80,15 @@ def round_recalls(choice: dict[str, Any], seeds: tuple[int, ...], root: Path = P
         return {}
     recalls = valid_recalls(family, seeds, root)  # by value: the architecture's, then "<architecture>-<pick>"
     return {"control": recalls[family[0].value], **{v.settings[-1][0]: recalls[v.value] for v in family[1:]}}
+
+
+def write_design(seeds: tuple[int, ...]) -> list[str]:
+    """The design stage: choice.json and the round's validation metrics -> data/design/design.json; returns the
+    lines the stage prints (each factor's fit, then the integrated setting)."""
+    choice = read_json(paths.CHOICE)
+    record = design_record(choice, round_recalls(choice, seeds))
+    write_json(paths.DESIGN, record)
+    lines = [f"design: {factor}={r['value']} on {record['architecture']}: {r['effect_at_architecture']:+.4f} "
+             f"(on the base {r['effect_at_base']:+.4f}) -> {'kept' if r['kept'] else 'dropped'}"
+             for factor, r in record["round"].items()]
+    return [*lines, "design: integrated = " + ", ".join(f"{k}={v}" for k, v in record["integrated"].items())]

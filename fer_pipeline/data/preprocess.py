@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from fer_pipeline import FerError
+from fer_pipeline import FerError, paths
+from fer_pipeline.data.dataset import load_dataset
+from fer_pipeline.io import write_json
 
 CHUNK = 1 << 22  # pixels per bincount call: bounds its int64 temporary to 32 MiB
 
@@ -61,3 +63,14 @@ def scale(images: np.ndarray, norm: Mapping[str, Any]) -> np.ndarray:
     x /= np.float32(norm["std"])
     return x
 
+
+
+def write_normalization(mode: str) -> str:
+    """The preprocess stage: fetch's images and the split's train rows -> data/preprocess/normalization.json (how
+    every stage scales the uint8 images); returns the line the stage prints."""
+    ds = load_dataset(paths.DATASET)
+    with np.load(paths.SPLIT) as index:
+        train = index["train"]
+    stats = normalization_stats(ds.images, train, mode)
+    write_json(paths.NORMALIZATION, {"normalize": mode, **stats})
+    return f"preprocess: {mode}, mean {stats['mean']:.4f}, std {stats['std']:.4f}"

@@ -7,7 +7,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from fer_pipeline import FerError
+from fer_pipeline import FerError, paths
+from fer_pipeline.data.dataset import load_dataset
+from fer_pipeline.io import atomic_path
 
 
 def valid_counts(class_sizes: list[int], valid_fraction: float) -> list[int]:
@@ -51,3 +53,15 @@ def train_valid_split(
     rep_valid = np.concatenate([rng.permutation(m)[:k] for m, k in zip(members, counts, strict=True)])
     in_valid = np.isin(inverse.ravel(), rep_valid)
     return np.sort(idx[~in_valid]), np.sort(idx[in_valid])
+
+
+def write_split(valid_fraction: float, seed: int) -> str:
+    """The split stage: fetch's data set and duplicate groups -> data/split/indices.npz (train, valid and test row
+    indices); returns the line the stage prints."""
+    ds = load_dataset(paths.DATASET)
+    group = np.load(paths.DUPLICATES)["group"]
+    train, valid = train_valid_split(ds.labels, group, ds.mask("train"), valid_fraction, seed)
+    test = np.flatnonzero(ds.mask("test"))
+    with atomic_path(paths.SPLIT) as tmp, open(tmp, "wb") as f:
+        np.savez(f, train=train, valid=valid, test=test)
+    return f"split: {len(train)} train, {len(valid)} valid, {len(test)} test (untouched until evaluate)"
