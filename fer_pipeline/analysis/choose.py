@@ -16,7 +16,7 @@ from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams, check_st
 
 def valid_recalls(variants: list[Variant], seeds: tuple[int, ...], root: Path = Path(".")) -> dict[str, list[float]]:
     """Axis value ("base" for the control) -> the best-epoch valid macro recall of each seed's run."""
-    return {v.value: [float(read_json(root / paths.live_dir(v.run(s)) / "metrics.json")["valid"]["macro_recall"])
+    return {v.value: [float(read_json(root / paths.live_summary(v.run(s)))["valid"]["macro_recall"])
                       for s in seeds] for v in variants}
 
 

@@ -8,7 +8,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from fer_pipeline import FerError
+from fer_pipeline import FerError, paths
 from fer_pipeline.axes import AXES, CARRIED, FACTORS, Axis, by_name, replaced
 from fer_pipeline.params import (
     ArchitecturePreset,
@@ -164,8 +164,8 @@ class Variant:
         integrated model's under integrated/ (choose reads all of metrics/train/study, and the runs it leads to
         must not be inside it)."""
         if self.axis == "carryover":
-            return f"carryover/{self.settings[-1][0]}"
-        return f"{'integrated' if self.axis == 'integrated' else 'study'}/{self.name}"
+            return f"{paths.CARRYOVER_RUNS}/{self.settings[-1][0]}"
+        return f"{paths.INTEGRATED_RUNS if self.axis == 'integrated' else paths.STUDY_RUNS}/{self.name}"
 
     def run(self, seed: int) -> str:
         """This variant's run with one seed (run_name)."""
