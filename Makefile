@@ -8,7 +8,7 @@ BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install study test test-all lint clean-venv bench bench-smoke profile plots-html publish-report
+.PHONY: install study test test-all lint lock-check clean-venv bench bench-smoke profile plots-html publish-report
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,6 +32,12 @@ test-all: $(STAMP)
 
 lint: $(STAMP)
 	ruff check .
+
+# Stages whose dvc.lock entry records other code, params or declarations than the working tree, and lock entries
+# that name no stage, from dvc.yaml, dvc.lock, params.yaml and git alone (no data, no outputs). A report: exits 0
+# (python -m tools.lockcheck --strict exits 1 when anything is listed).
+lock-check: $(STAMP)
+	python -m tools.lockcheck
 
 clean-venv:
 	rm -rf $(VENV)

@@ -3,24 +3,12 @@ that every `dvc status` and `dvc repro` parses, and it reads as if that stage st
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 from dvc.repo import Repo
 
+from tools.lockcheck import orphaned_entries
+
 from .conftest import ROOT
-
-Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # dvc.lock of the full study is a few hundred KB
-
-
-def orphaned_entries(root: Path) -> set[str]:
-    """Names of root/dvc.lock's entries that match no stage of root/dvc.yaml, as DVC resolves it (matrix entries
-    expanded); a lock entry is keyed by the stage's name in the dvc.yaml beside it."""
-    dvcfile = (root / "dvc.yaml").resolve()
-    with Repo(str(root)) as repo:
-        defined = {stage.name for stage in repo.index.stages if Path(stage.dvcfile.path).resolve() == dvcfile}
-    lock = yaml.load((root / "dvc.lock").read_text(), Loader=Loader) or {}
-    return set(lock.get("stages", {})) - defined
 
 
 def test_lock_holds_no_entry_for_an_undefined_stage():

@@ -1,1 +1,1 @@
-"""Tools for people, not stages: the study plan printer and the offline plots page."""
+"""Tools for people, not stages: the study plan printer, the offline plots page and the lock check."""
