@@ -127,7 +127,7 @@ SUMMARY = {"choose", "stats", "report"}  # the stages that read the whole study 
     ("presets.optimizers.adam.lr", 0.01, study_stages(("optimizer", "integrated")) | {"choose"}),
     ("presets.architectures.mlp1.hidden", [48], study_stages(("architecture", "integrated")) | {"choose"}),
     ("presets.optimizers.sgd.lr", 0.05, {"study_optimizer@sgd", "choose"}),
-    ("split.valid_fraction", 0.25, {"split"}),
+    ("split.valid_fraction", 0.25, {"split", "release"}),  # the model card states the train/valid shares
     ("preprocess.normalize", "standardize", {"preprocess"}),
     ("data.synthetic.seed", 1, {"fetch"}),
     ("plot.grid_images", 9, {"plot", "plot_cnn"}),
