@@ -69,7 +69,7 @@ def test_duplicate_figures(real):
 def test_training_smoke_beats_majority(real):
     """A few hundred MLP steps on real data reach a valid accuracy above the majority-class rate."""
     params = load_params(ROOT / "params.yaml")
-    tp = dataclasses.replace(params.train, max_steps=800, max_epochs=2, device="cpu")
+    tp = dataclasses.replace(params.train, max_steps=800, max_epochs=2)  # the device is fit's argument
     dups = find_duplicates(real.images, real.labels, real.split)
     train_idx, valid_idx = train_valid_split(real.labels, dups.group, real.mask("train"), 0.2, 0)
     x = scale(real.images, {"normalize": "unit"})
