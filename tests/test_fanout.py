@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from dvc.repo import Repo
 
-from tools.fanout import shares
+from fer_pipeline import FerError
+from tools.fanout import engine_index, shares, use_remote, worker_env
 
+from .conftest import ROOT
 from .dvcproject import ENV, ran, sh, tiny_copy
-
-pytestmark = pytest.mark.slow
 
 WORKERS = 3  # workers 0 and 1 run at the same time; worker 2 is the killed one and never pushes
 FANOUT = [sys.executable, "-m", "tools.fanout"]
@@ -38,6 +38,41 @@ def outputs(project: Path, stages: list[str]) -> dict[str, bytes]:
         paths = [project / str(o.def_path) for s in repo.index.stages if s.name in stages for o in s.outs]
     files = [f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*"))) if f.is_file()]
     return {f.relative_to(project).as_posix(): f.read_bytes() for f in files}
+
+
+def test_index_and_count_come_from_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--index/--of as given win; else a SLURM array's task id (less its first id) and count, or a Kubernetes
+    indexed Job's completion index; with none of them, a one-line error naming the option."""
+    for name in ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_COUNT", "JOB_COMPLETION_INDEX"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(FerError, match="--index"):
+        engine_index(None, ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"), "index")
+    monkeypatch.setenv("JOB_COMPLETION_INDEX", "3")
+    assert engine_index(None, ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"), "index") == 3
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "12")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_MIN", "10")
+    assert engine_index(None, ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"), "index") == 2
+    assert engine_index(5, ("SLURM_ARRAY_TASK_ID",), "index") == 5
+
+
+@pytest.mark.parametrize("threads", [0, 2])
+def test_worker_takes_one_thread_only_where_the_params_leave_it_free(threads: int, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """runtime.threads is in the training stages' key, so a worker keeps its value; only 0 (torch's default)
+    becomes one thread per worker, through OMP_NUM_THREADS, and an engine's own setting wins."""
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text().replace(
+        "  threads: 0 ", f"  threads: {threads} "))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert worker_env().get("OMP_NUM_THREADS") == ("1" if threads == 0 else None)
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    assert worker_env()["OMP_NUM_THREADS"] == "4"
+
+
+def test_missing_remote_folder_is_an_error_naming_it(tmp_path: Path) -> None:
+    """A remote folder that does not exist stops the step with its name and what to do, before DVC is asked."""
+    with pytest.raises(FerError, match=f"--remote {tmp_path / 'absent'}: no such directory"):
+        use_remote(str(tmp_path / "absent"))
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +101,7 @@ def fanout(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"base": base, "remote": remote, "parts": parts, "workers": logs, "first": first, "second": second}
 
 
+@pytest.mark.slow
 def test_workers_run_exactly_their_disjoint_shares(fanout: dict) -> None:
     """Each running worker trains its own share and nothing else; the shares do not overlap."""
     parts, logs = fanout["parts"], fanout["workers"]
@@ -75,6 +111,7 @@ def test_workers_run_exactly_their_disjoint_shares(fanout: dict) -> None:
     assert not set(parts[0]) & set(parts[1])
 
 
+@pytest.mark.slow
 def test_gather_computes_the_killed_workers_stages(fanout: dict) -> None:
     """The first gather restores what workers 0 and 1 pushed and runs worker 2's stages itself, and choose's."""
     parts, log = fanout["parts"], fanout["first"]
@@ -84,6 +121,7 @@ def test_gather_computes_the_killed_workers_stages(fanout: dict) -> None:
     assert "choose" in ran(log)
 
 
+@pytest.mark.slow
 def test_fresh_gather_restores_every_stage_and_runs_none(fanout: dict) -> None:
     """A fresh gather after the first one pushed restores every study stage from the run-cache and runs none."""
     log = fanout["second"]
@@ -92,6 +130,7 @@ def test_fresh_gather_restores_every_stage_and_runs_none(fanout: dict) -> None:
     assert ran(log) == set(), log
 
 
+@pytest.mark.slow
 def test_gathered_outputs_are_the_workers_bytes(fanout: dict) -> None:
     """Every output of a worker's stages, metrics included, is byte-identical in the gather's clone."""
     base, parts = fanout["base"], fanout["parts"]
@@ -103,6 +142,7 @@ def test_gathered_outputs_are_the_workers_bytes(fanout: dict) -> None:
         assert [p for p in worker if worker[p] != gathered[p]] == []
 
 
+@pytest.mark.slow
 def test_code_edit_makes_the_gather_recompute(fanout: dict) -> None:
     """After an edit of code the plot stages import, the gather runs those stages again and restores the rest."""
     gather = fanout["base"] / "gather2"
@@ -113,6 +153,7 @@ def test_code_edit_makes_the_gather_recompute(fanout: dict) -> None:
     assert ran(log) & {"study_base", "train", "choose"} == set()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("unwritable", [False, True])
 def test_bad_remote_is_one_line_before_any_stage(fanout: dict, tmp_path: Path, unwritable: bool) -> None:
     """A missing or read-only remote: one `error:` line naming it, exit 2, and no stage runs."""
