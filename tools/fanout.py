@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -143,7 +142,6 @@ def main(argv: list[str] | None = None) -> None:
             step.add_argument("--index", type=int, help="this worker's index, 0..N-1 (default: the engine's)")
             step.add_argument("--of", type=int, help="the number of workers N (default: the engine's)")
     args = parser.parse_args(argv)
-    sys.stdout.flush()
     args.func(args)
 
 
