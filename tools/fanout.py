@@ -119,8 +119,9 @@ def worker(args: argparse.Namespace) -> None:
         return
     print(f"fan-out worker {index} of {of}: {' '.join(mine)}", flush=True)
     dvc("repro", "--pull", *DATA)  # restored from prepare's run-cache, so every worker's deps hash the same
-    dvc("repro", "--pull", "--single-item", *mine, env=worker_env())  # --pull: a rerun restores what already ran
-    dvc("push", "--run-cache", *mine)
+    for stage in mine:  # pushed one by one: a worker that dies loses only the stage it was running
+        dvc("repro", "--pull", "--single-item", stage, env=worker_env())  # --pull: a rerun restores what it pushed
+        dvc("push", "--run-cache", stage)
     print(f"fan-out worker {index} of {of}: pushed {len(mine)} stages to {args.remote}")
 
 

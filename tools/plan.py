@@ -3,7 +3,8 @@
     python -m tools.plan
 
 Lists the stages `dvc status` finds out of date, grouped by kind, with the training runs they hold and an
-estimate from per-stage costs measured on the reference machine (COST_S). It runs nothing.
+estimate from per-stage costs measured on the reference machine (COST_S). It runs nothing. The same kinds and
+costs split the study over the fan-out's workers (partition; tools/fanout.py).
 """
 
 from __future__ import annotations
