@@ -8,7 +8,7 @@ from dvc.repo import Repo
 
 from fer_pipeline import FerError
 from fer_pipeline.params import ParamsFile, StudyParams
-from tools.plan import COST_S, kind_of, plan
+from tools.plan import CHAINS, COST_S, KINDS, WAVE1, kind_of, partition, plan
 
 from .conftest import ROOT
 
@@ -48,3 +48,42 @@ def test_unknown_stage_kind_is_an_error():
     """A stage name plan.py does not know is a one-line error naming where to add it."""
     with pytest.raises(FerError, match="no kind in tools/plan.py KINDS"):
         kind_of("mystery")
+
+
+def stage_names() -> list[str]:
+    with Repo(str(ROOT)) as repo:
+        return [s.name for s in repo.index.stages]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 8, 64])
+def test_partition_covers_the_first_wave_once(n):
+    """The n shares are disjoint and together hold exactly the first wave's stages (baseline, recipe, one-factor
+    study); a chain (train, evaluate, plot) stays in one share, in its order; the same input gives the same shares."""
+    names = stage_names()
+    parts = partition(names, n, "real")
+    assert len(parts) == n
+    flat = [s for part in parts for s in part]
+    assert len(flat) == len(set(flat))
+    assert set(flat) == {s for s in names if kind_of(s) in WAVE1}
+    for kind in CHAINS:
+        holder = [part for part in parts if KINDS[kind][0] in part]
+        assert [s for s in holder[0] if kind_of(s) == kind] == list(KINDS[kind])
+    assert partition(list(reversed(names)), n, "real") == parts
+
+
+def test_partition_balances_by_cost():
+    """Longest processing time first: the recipe, the costliest unit, gets a share; every other share differs from
+    the next by at most one study stage's cost, so the wall time is the recipe's or the study's even split."""
+    names = stage_names()
+    cost = {s: COST_S[kind_of(s)]["real"] for s in names}
+    for n in (2, 4, 8):
+        parts = partition(names, n, "real")
+        others = [sum(cost[s] for s in part) for part in parts if part != list(KINDS["recipe"])]
+        assert len(others) == (n if n == 2 else n - 1)  # with 2 the recipe's worker also takes study stages
+        assert max(others) - min(others) <= COST_S["study"]["real"], (n, others)
+
+
+def test_partition_needs_a_worker():
+    """Zero workers is a one-line error naming the option."""
+    with pytest.raises(FerError, match="--of"):
+        partition(["study_base"], 0, "real")

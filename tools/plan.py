@@ -3,7 +3,8 @@
     python -m tools.plan
 
 Lists the stages `dvc status` finds out of date, grouped by kind, with the training runs they hold and an
-estimate from per-stage costs measured on the reference machine (COST_S). It runs nothing.
+estimate from per-stage costs measured on the reference machine (COST_S). It runs nothing. The same kinds and
+costs split the study over the fan-out's workers (partition; tools/fanout.py).
 """
 
 from __future__ import annotations
@@ -50,6 +51,32 @@ def kind_of(stage: str) -> str:
     if name.startswith("study_"):
         return "study"
     raise FerError(f"dvc.yaml: stage {stage!r} has no kind in tools/plan.py KINDS; add it there")
+
+
+# The fan-out (tools.fanout, docs/scaling.md) runs the pipeline in waves. Upstream, once: the data kind. Wave 1, spread
+# over N workers: the baseline, the recipe and the one-factor study stages, which read only the data. The gather,
+# in one clone: the summary kind and the carry-over kind, which read choose's output (data/choose/choice.json).
+WAVE1 = ("baseline", "recipe", "study")
+# Kinds whose stages feed each other (train -> evaluate -> plot): one worker runs the whole chain, in this order.
+CHAINS = ("baseline", "recipe")
+
+
+def partition(stages: list[str], n: int, data: str) -> list[list[str]]:
+    """The first wave's stages among `stages` in n disjoint sets balanced by COST_S (longest processing time first:
+    the costliest unit goes to the least loaded set, ties to the lower index), the same for every caller. A chain
+    kind is one unit; each study stage is one. Stages outside the first wave are left out."""
+    if n < 1:
+        raise FerError(f"fan-out: {n} workers asked for; give --of 1 or more")
+    units = [(len(chain) * COST_S[kind][data], chain)
+             for kind in CHAINS if (chain := [s for s in KINDS[kind] if s in stages])]
+    units += [(COST_S["study"][data], [s]) for s in sorted(stages) if kind_of(s) == "study"]
+    units.sort(key=lambda unit: (-unit[0], unit[1]))
+    loads, parts = [0.0] * n, [[] for _ in range(n)]
+    for cost, chain in units:
+        i = min(range(n), key=lambda k: (loads[k], k))
+        parts[i] += chain
+        loads[i] += cost
+    return parts
 
 
 def plan(stale: list[str], study: StudyParams, data: str) -> tuple[list[str], float]:  # type: ignore[valid-type]

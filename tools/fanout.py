@@ -1,0 +1,150 @@
+"""The study fanned out over N workers that share a DVC remote (docs/scaling.md): each step is one command.
+
+    python -m tools.fanout prepare --remote URL                 # once: the data stages, pushed with their run-cache
+    python -m tools.fanout worker --remote URL --index I --of N # in each worker's own clone of the same commit
+    python -m tools.fanout gather --remote URL                  # in a fresh clone: restores, computes the rest
+
+A worker runs its share of the first wave (tools/plan.py: partition) and pushes the runs to the remote; the gather's
+`dvc repro --pull` restores every run the workers pushed from the run-cache and computes only what is missing
+(choose, the carry-over round, design, the integrated model, stats, report, release, and any worker's stages that
+never reached the remote). Nothing here schedules: a SLURM array, a Kubernetes indexed Job or `xargs -P` starts the
+workers, and --index/--of default to the engine's variables. The remote is set in .dvc/config.local (not tracked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+from fer_pipeline import FerError, cli
+from fer_pipeline.params import ParamsFile, RuntimeParams
+from tools.plan import KINDS, partition
+
+REMOTE = "fanout"  # the name the steps give the shared remote in .dvc/config.local
+DATA = KINDS["data"]
+# The engines' variables for a task's index and the task count (SLURM job arrays, Kubernetes indexed Jobs).
+INDEX_VARS = ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX")
+COUNT_VARS = ("SLURM_ARRAY_TASK_COUNT",)
+
+
+def use_remote(url: str) -> None:
+    """Make `url` this clone's default remote, after checking that it exists and takes a write."""
+    from dvc.repo import Repo
+
+    if "://" not in url:
+        path = Path(url)
+        if not path.is_dir():
+            raise FerError(f"--remote {url}: no such directory; create it (mkdir -p {url}) or give another remote")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise FerError(f"--remote {url}: not writable by this user; fix its permissions or give another remote")
+        url = str(path.resolve())  # workers and the gather run in other folders
+    dvc("remote", "add", "--local", "--force", "--default", REMOTE, url, quiet=True)
+    with Repo(".") as repo:  # any remote DVC knows (S3, SSH, ...): write and delete a probe file
+        remote = repo.cloud.get_remote(REMOTE)
+        probe = remote.fs.join(remote.path, f".fanout-probe-{uuid.uuid4().hex}")
+        try:
+            remote.fs.makedirs(remote.path, exist_ok=True)
+            remote.fs.pipe_file(probe, b"")
+            remote.fs.rm(probe)
+        except Exception as exc:  # noqa: BLE001 - whatever the backend raises, the message names the remote
+            raise FerError(f"--remote {url}: cannot write to it ({type(exc).__name__}: {exc}); check the URL and "
+                           "credentials") from exc
+
+
+def dvc(*args: str, quiet: bool = False, env: dict | None = None) -> None:
+    """Run a dvc command in this clone, its output passed through; a failure stops the step with DVC's message."""
+    proc = subprocess.run(["dvc", *args], env=env, capture_output=quiet, text=True)
+    if proc.returncode:
+        detail = f": {proc.stderr.strip().splitlines()[-1]}" if quiet and proc.stderr.strip() else ""
+        raise FerError(f"dvc {' '.join(args)} failed (exit {proc.returncode}){detail}")
+
+
+def worker_env() -> dict:
+    """The environment of a worker's stages: one torch thread per worker when runtime.threads leaves the count to
+    torch (0). runtime.threads is in the training stages' run-cache key, so it must equal the gather's; the thread
+    count it leaves free is not in the key (docs/scaling.md: what changes results without changing the key)."""
+    env = dict(os.environ)
+    if ParamsFile("params.yaml").section(RuntimeParams, "runtime").threads == 0:
+        env.setdefault("OMP_NUM_THREADS", "1")
+        env.setdefault("MKL_NUM_THREADS", "1")
+    return env
+
+
+def engine_index(given: int | None, names: tuple[str, ...], what: str) -> int:
+    """--index or --of as given, else from the launching engine's variable."""
+    if given is not None:
+        return given
+    for name in names:
+        if os.environ.get(name, "").isdigit():
+            value = int(os.environ[name])
+            if name == "SLURM_ARRAY_TASK_ID":
+                value -= int(os.environ.get("SLURM_ARRAY_TASK_MIN", "0") or 0)
+            return value
+    raise FerError(f"fan-out worker: no {what}; give --{what} or launch from an engine that sets {' or '.join(names)}")
+
+
+def stage_names(root: str | Path = ".") -> list[str]:
+    """The names of the stages dvc.yaml declares (matrix entries as name@key), as DVC resolves them."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        return [s.name for s in repo.index.stages]
+
+
+def shares(of: int, root: str | Path = ".") -> list[list[str]]:
+    """The workers' shares of the first wave. From the commit's stages and the real data's costs alone, not from
+    what is stale here or which data this clone holds, so every worker computes the same partition."""
+    return partition(stage_names(root), of, "real")
+
+
+def prepare(args: argparse.Namespace) -> None:
+    use_remote(args.remote)
+    dvc("repro", "--pull", *DATA)
+    dvc("push", "--run-cache", *DATA)
+    print(f"fan-out prepare: {', '.join(DATA)} pushed to {args.remote}; start the workers")
+
+
+def worker(args: argparse.Namespace) -> None:
+    of = engine_index(args.of, COUNT_VARS, "of")
+    index = engine_index(args.index, INDEX_VARS, "index")
+    if not 0 <= index < of:
+        raise FerError(f"fan-out worker: --index {index} is outside 0..{of - 1} (--of {of})")
+    mine = shares(of)[index]
+    use_remote(args.remote)
+    if not mine:
+        print(f"fan-out worker {index} of {of}: no stages (more workers than units of work)")
+        return
+    print(f"fan-out worker {index} of {of}: {' '.join(mine)}", flush=True)
+    dvc("repro", "--pull", *DATA)  # restored from prepare's run-cache, so every worker's deps hash the same
+    for stage in mine:  # pushed one by one: a worker that dies loses only the stage it was running
+        dvc("repro", "--pull", "--single-item", stage, env=worker_env())  # --pull: a rerun restores what it pushed
+        dvc("push", "--run-cache", stage)
+    print(f"fan-out worker {index} of {of}: pushed {len(mine)} stages to {args.remote}")
+
+
+def gather(args: argparse.Namespace) -> None:
+    use_remote(args.remote)
+    dvc("repro", "--pull")
+    dvc("push", "--run-cache")  # what the gather computed, so a second gather restores it all
+    print("fan-out gather: the study is complete; commit dvc.lock to make it the study's lock")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tools.fanout", description=__doc__.split("\n")[0])
+    steps = parser.add_subparsers(dest="step", required=True)
+    for name, func in (("prepare", prepare), ("worker", worker), ("gather", gather)):
+        step = steps.add_parser(name)
+        step.add_argument("--remote", required=True, help="the shared DVC remote: a folder, s3://..., ssh://...")
+        step.set_defaults(func=func)
+        if name == "worker":
+            step.add_argument("--index", type=int, help="this worker's index, 0..N-1 (default: the engine's)")
+            step.add_argument("--of", type=int, help="the number of workers N (default: the engine's)")
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    cli.run(main)
