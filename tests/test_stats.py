@@ -48,6 +48,13 @@ def test_axes_compare_with_the_control_never_the_test_best():
     assert all(d["against"] == "base" for d in axis["versus_control"].values())
     tanh = axis["versus_control"]["activation-tanh"]["macro_recall"]
     assert abs(tanh["difference"] - 0.3) < 0.05 and tanh["significant_holm"]
+    for d in axis["versus_control"].values():  # each comparison says how it was computed and what it could find
+        m = d["macro_recall"]
+        assert {"difference", "ci95", "ci_holm", "p", "p_holm", "significant_holm", "method", "df", "detectable",
+                "pooling"} <= set(m)
+        assert m["method"] in ("pooled", "per-pair") and m["pooling"]["reason"]
+        assert m["df"] >= 4 if m["method"] == "pooled" else m["df"] == 2  # pooled over 3 variants x 3 seeds
+        assert 0 < m["detectable"] < 0.2
     assert stats["integrated"]["best single variant"]["against"] == "activation-sigmoid"
     assert stats["integrated"]["base"]["against"] == "base"
     assert axis_metrics(stats, families)["activation"]["activation-tanh"] > axis_metrics(stats, families)["activation"]["base"]
@@ -81,7 +88,8 @@ def test_depth_question_is_an_interaction_interval():
     c = inter["contrasts"]["depth 3: tanh vs relu"]
     assert c["cells"] == ["depth-3-tanh", "activation-tanh", "depth-3-relu", "base"]
     assert abs(c["difference"] - 0.3) < 0.05 and c["significant_holm"]
-    families, data = crafted(base=0.6, activation_tanh=0.6, depth_3_relu=0.7, depth_3_tanh=0.7)
+    families, data = crafted(base=0.6, depth_3_relu=0.7)
+    data |= {"activation-tanh": data["base"], "depth-3-tanh": data["depth-3-relu"]}  # an interaction of exactly 0
     c = study_stats(families, data, 200, STUDY, best_single="base")["depth_interaction"]["contrasts"]["depth 3: tanh vs relu"]
     assert abs(c["difference"]) < 0.05 and not c["significant_holm"]
 
@@ -113,8 +121,8 @@ def test_carryover_is_an_interaction_interval():
     contrast (mlp3 + pick - mlp3) - (base + pick - base) is about -0.2 and significant for sigmoid, about 0 and
     not significant for sgd; the round's runs are compared with the architecture alone, and the integrated model
     also with the architecture alone."""
-    families, data = with_round(base=0.5, activation_sigmoid=0.7, architecture_mlp3=0.6, carryover_activation=0.6,
-                                optimizer_sgd=0.5, carryover_optimizer=0.6)
+    families, data = with_round(base=0.5, activation_sigmoid=0.7, architecture_mlp3=0.6, carryover_activation=0.6)
+    data |= {"optimizer-sgd": data["base"], "carryover-optimizer": data["architecture-mlp3"]}  # sgd changes nothing
     stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid")
     c = stats["carryover"]["contrasts"]
     assert c["activation=sigmoid"]["cells"] == ["carryover-activation", "architecture-mlp3", "activation-sigmoid", "base"]

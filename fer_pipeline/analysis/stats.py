@@ -15,12 +15,11 @@ import pandas as pd
 
 from fer_pipeline import paths
 from fer_pipeline.analysis.bootstrap import (
+    Scores,
     bootstrap_counts,
-    detectable_difference,
-    holm,
-    paired_contrast,
-    paired_difference,
+    family_comparisons,
     per_class_recall,
+    run_scores,
     summarize_variant,
     verdict,
 )
@@ -63,50 +62,56 @@ def degenerate(summary: dict[str, Any]) -> bool:
     return max(summary["macro_recall"]["per_seed"]) < CHANCE + 0.005
 
 
-def compare(runs: dict[str, Runs], pairs: dict[str, tuple[str, str]], boot: np.ndarray) -> dict[str, Any]:
-    """Paired differences a - b for each named pair, in each COMPARED metric, with Holm's adjustment within this
-    family (per metric)."""
-    out = {label: {m: paired_difference(runs[a], runs[b], boot, m) for m in COMPARED} | {"against": b}
-           for label, (a, b) in pairs.items()}
+def compare(scores: dict[str, Scores], pairs: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """Paired differences a - b for each named pair, in each COMPARED metric, as one family
+    (bootstrap.family_comparisons: seed noise pooled over the family's variants where homogeneous, Holm within
+    the family per metric)."""
+    out: dict[str, Any] = {label: {} for label in pairs}
     for m in COMPARED:
-        for label, h in holm({label: out[label][m]["p"] for label in out}).items():
-            out[label][m].update(h)
+        if pairs:
+            named = {label: {a: 1.0, b: -1.0} for label, (a, b) in pairs.items()}
+            for label, c in family_comparisons({v: s[m] for v, s in scores.items()}, named).items():
+                out[label][m] = c
+    for label, (_, b) in pairs.items():
+        out[label]["against"] = b
     return out
 
 
-def contrasts(named: dict[str, list[Variant]], runs: dict[str, Runs], summaries: dict[str, Any],
-              boot: np.ndarray) -> dict[str, Any]:
-    """2x2 interaction contrasts, each label's four cells weighted (+1, -1, -1, +1), paired by seed and image,
-    Holm within the family; a contrast with a degenerate cell is left out (that cell carries no effect to compare)."""
+def contrasts(named: dict[str, list[Variant]], scores: dict[str, Scores], summaries: dict[str, Any]) -> dict[str, Any]:
+    """2x2 interaction contrasts, each label's four cells weighted (+1, -1, -1, +1), paired by seed and image, one
+    family (bootstrap.family_comparisons, Holm within it); a contrast with a degenerate cell is left out (that cell
+    carries no effect to compare)."""
     out: dict[str, Any] = {"contrasts": {}, "excluded": []}
+    weights: dict[str, dict[str, float]] = {}
     for label, cells in named.items():
         if any(summaries[c.name]["degenerate"] for c in cells):
             out["excluded"].append(label)
             continue
-        terms = [(runs[c.name], w) for c, w in zip(cells, (1.0, -1.0, -1.0, 1.0), strict=True)]
-        out["contrasts"][label] = {"cells": [c.name for c in cells], **paired_contrast(terms, boot)}
-    for label, h in holm({k: c["p"] for k, c in out["contrasts"].items()}).items():
-        out["contrasts"][label].update(h)
+        weights[label] = {}
+        for c, w in zip(cells, (1.0, -1.0, -1.0, 1.0), strict=True):
+            weights[label][c.name] = weights[label].get(c.name, 0.0) + w
+    if weights:
+        fits = family_comparisons({v: s["macro_recall"] for v, s in scores.items()}, weights)
+        out["contrasts"] = {label: {"cells": [c.name for c in named[label]], **fits[label]} for label in weights}
     return out
 
 
-def interaction(study: StudyParams, family: list[Variant], runs: dict[str, Runs], summaries: dict[str, Any],
-                boot: np.ndarray) -> dict[str, Any]:
+def interaction(study: StudyParams, family: list[Variant], scores: dict[str, Scores], summaries: dict[str, Any]) -> dict[str, Any]:
     """Depth x activation: for each deeper depth d and activation a, (a at d - a at depth 1) - (ref at d - ref at
     depth 1), ref being the base's activation."""
     grid = depth_grid(study, family)
     ref = next((a for a in study.depth_activations if grid[(BASE_DEPTH, a)].axis == "base"), study.depth_activations[0])
     named = {f"depth {d}: {a} vs {ref}": [grid[(d, a)], grid[(BASE_DEPTH, a)], grid[(d, ref)], grid[(BASE_DEPTH, ref)]]
              for d in study.depths for a in study.depth_activations if a != ref}
-    return {"reference": ref, **contrasts(named, runs, summaries, boot)}
+    return {"reference": ref, **contrasts(named, scores, summaries)}
 
 
-def carryover(family: list[Variant], runs: dict[str, Runs], summaries: dict[str, Any], boot: np.ndarray) -> dict[str, Any]:
+def carryover(family: list[Variant], scores: dict[str, Scores], summaries: dict[str, Any]) -> dict[str, Any]:
     """Whether each one-factor pick carries over to the chosen architecture: (architecture + pick - architecture)
     - (base + pick - base); zero when the pick does on the architecture what it did on the base MLP."""
     arch = family[0]
     named = {f"{v.settings[-1][0]}={v.settings[-1][1]}": [v, arch, axis_variant(*v.settings[-1]), BASE] for v in family[1:]}
-    return {"control": arch.name, **contrasts(named, runs, summaries, boot)}
+    return {"control": arch.name, **contrasts(named, scores, summaries)}
 
 
 def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resamples: int, study: StudyParams,
@@ -118,6 +123,7 @@ def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resam
     n = len(next(iter(runs.values()))[0][0])
     boot = bootstrap_counts(n, resamples, seed=0)
     out: dict[str, Any] = {"test_images": n, "variants": {}, "axes": {}}
+    scores = {v: run_scores(r, boot) for v, r in runs.items()}
     for v in trained(families).values():
         summary = summarize_variant(runs[v.name], boot)
         out["variants"][v.name] = {"axis": v.axis, "value": v.value, "settings": dict(v.settings), **summary,
@@ -129,14 +135,14 @@ def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resam
         kept = [n for n in others if not out["variants"][n]["degenerate"]]
         out["axes"][axis] = {"family": [v.name for v in vs], "control": control,
                              "degenerate": [n for n in others if n not in kept],
-                             "versus_control": compare(runs, {n: (n, control) for n in kept}, boot)}
-    seeds = len(study.seeds)
-    ses = [d["macro_recall"]["se"] for a in out["axes"].values() for d in a["versus_control"].values()]
-    out["detectable"] = {"macro_recall": detectable_difference(float(np.median(ses)), seeds)} if seeds > 1 and ses else None
+                             "versus_control": compare(scores, {n: (n, control) for n in kept})}
+    own = [d["macro_recall"]["detectable"] for a in out["axes"].values() for d in a["versus_control"].values()]
+    # the median of the comparisons' own detectable differences (each after Holm in its family)
+    out["detectable"] = {"macro_recall": float(np.median(own))} if own and None not in own else None
     if "depth_activation" in families:
-        out["depth_interaction"] = interaction(study, families["depth_activation"], runs, out["variants"], boot)
+        out["depth_interaction"] = interaction(study, families["depth_activation"], scores, out["variants"])
     if families.get("carryover"):
-        out["carryover"] = carryover(families["carryover"], runs, out["variants"], boot)
+        out["carryover"] = carryover(families["carryover"], scores, out["variants"])
     if "integrated" in families:
         pairs = {"base": ("integrated", "base")}
         if best_single and best_single != "base":
@@ -144,7 +150,7 @@ def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resam
         arch = families["carryover"][0].name if families.get("carryover") else None
         if arch and arch != best_single:
             pairs["chosen architecture alone"] = ("integrated", arch)
-        out["integrated"] = compare(runs, pairs, boot)
+        out["integrated"] = compare(scores, pairs)
     return out
 
 
