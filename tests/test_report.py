@@ -18,7 +18,7 @@ from fer_pipeline.analysis.report import (
 )
 from fer_pipeline.analysis.stats import study_stats
 
-from .test_stats import STUDY, Y, crafted, with_round
+from .test_stats import STUDY, Y, crafted, learned, with_round
 
 CHOICE = {"chosen": {"activation": "sigmoid"}, "best_single": "activation-sigmoid",
           "valid_macro_recall": {"activation": {"base": [0.50] * 3, "sigmoid": [0.55] * 3, "tanh": [0.40] * 3}}}
@@ -32,7 +32,7 @@ def stats_of(same: dict[str, str] | None = None, **scores: float) -> dict:
     5% of draws, the intervals being calibrated)."""
     families, data = crafted(**scores)
     data |= {name: data[source] for name, source in (same or {}).items()}
-    return study_stats(families, data, 200, STUDY, best_single=CHOICE["best_single"])
+    return study_stats(families, data, 200, STUDY, best_single=CHOICE["best_single"], valid=learned(data))
 
 
 def test_conclusion_follows_holm_verdicts_against_the_control():
@@ -56,11 +56,12 @@ def test_axis_table_lists_the_control_first_and_stars_holm_significant_rows():
 
 
 def test_degenerate_variant_is_named_and_not_compared():
-    """A variant at chance in every seed is named in the conclusion and its row says it was left out."""
+    """A variant at chance on validation in every seed is named in the conclusion and its row says it was left out."""
     families, data = crafted(base=0.6)
     data["activation-sigmoid"] = [(Y, np.full_like(Y, 3)) for _ in range(3)]
-    stats = study_stats(families, data, 200, STUDY, best_single="base")
-    assert "activation-sigmoid stays at chance macro recall (1/7 = 0.143) in every seed" in axis_conclusion("activation", stats, CHOICE)
+    stats = study_stats(families, data, 200, STUDY, best_single="base", valid=learned(data, chance=("activation-sigmoid",)))
+    text = axis_conclusion("activation", stats, CHOICE)
+    assert "activation-sigmoid stays at chance macro recall (1/7 = 0.143) in every seed on validation" in text
     assert "| degenerate: left out |" in axis_table("activation", stats)
 
 
@@ -98,7 +99,7 @@ def test_carryover_section_reports_fit_and_contrasts():
     named; without a round the section says why."""
     families, data = with_round(base=0.5, activation_sigmoid=0.7, architecture_mlp3=0.6, carryover_activation=0.6)
     data |= {"optimizer-sgd": data["base"], "carryover-optimizer": data["architecture-mlp3"]}  # sgd changes nothing
-    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid")
+    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid", valid=learned(data))
     design = {"architecture": "mlp3", "round": {
         "activation": {"value": "sigmoid", "effect_at_base": 0.2, "effect_at_architecture": -0.01, "kept": False},
         "optimizer": {"value": "sgd", "effect_at_base": 0.0, "effect_at_architecture": 0.01, "kept": True}}}

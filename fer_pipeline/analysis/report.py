@@ -106,9 +106,11 @@ def base_label(factor: str, control: dict[str, Any] | None) -> str:
 
 
 def chance_note(names: list[str]) -> str:
-    """Names the variants whose every seed sits at chance macro recall (they learned to predict one class)."""
+    """Names the variants whose every seed sits at chance validation macro recall (they learned to predict one
+    class); validation decides it (stats.degenerate), so test never shapes a family."""
     verb, who = ("stays", "it") if len(names) == 1 else ("stay", "they")
-    return (f"{', '.join(names)} {verb} at chance macro recall (1/{len(CLASSES)} = {fmt(CHANCE)}) in every seed: {who} "
+    return (f"{', '.join(names)} {verb} at chance macro recall (1/{len(CLASSES)} = {fmt(CHANCE)}) in every seed on "
+            f"validation: {who} "
             f"learned to predict essentially one class, so {who} {'is' if len(names) == 1 else 'are'} flagged degenerate "
             "and left out of the comparisons.")
 
@@ -127,7 +129,7 @@ def depth_conclusion(stats: dict[str, Any]) -> str:
                    "No interaction between depth and activation is shown: the data do not support the claim that "
                    "deeper nets make activation differences show.")]
     if inter["excluded"]:
-        lines[-1] += f" Left out because a cell is degenerate (at chance in every seed): {', '.join(inter['excluded'])}."
+        lines[-1] += f" Left out because a cell is degenerate (at chance on validation in every seed): {', '.join(inter['excluded'])}."
     return "\n".join(lines)
 
 

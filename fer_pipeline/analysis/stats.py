@@ -3,7 +3,8 @@ activation interaction and the integrated model's confirmation, on the full test
 
 References are fixed before test is read: every axis compares its values with the base (the pre-specified
 control), with Holm's adjustment within the axis; the only "best" is choose's validation pick. A variant at
-chance in every seed is flagged degenerate and left out of its family instead of getting a comparison.
+chance on validation in every seed is flagged degenerate and left out of its family instead of getting a
+comparison: the flag shapes the families, so it is decided on validation, never on test.
 """
 
 from __future__ import annotations
@@ -57,9 +58,16 @@ def load_runs(families: dict[str, list[Variant]], study: StudyParams) -> dict[st
     return out
 
 
-def degenerate(summary: dict[str, Any]) -> bool:
-    """At chance macro recall in every seed: the network learned to predict (about) one class."""
-    return max(summary["macro_recall"]["per_seed"]) < CHANCE + 0.005
+def load_valid(families: dict[str, list[Variant]], study: StudyParams) -> dict[str, list[float]]:
+    """Variant name -> each seed's validation macro recall at its kept epoch (DVCLive's summary), in load_runs'
+    seed order."""
+    return {v.name: [float(read_json(paths.live_summary(v.run(s)))["valid"]["macro_recall"]) for s in variant_seeds(v, study)]
+            for v in trained(families).values()}
+
+
+def degenerate(valid_macro_recall: list[float]) -> bool:
+    """At chance validation macro recall in every seed: the network learned to predict (about) one class."""
+    return max(valid_macro_recall) < CHANCE + 0.005
 
 
 def compare(scores: dict[str, Scores], pairs: dict[str, tuple[str, str]]) -> dict[str, Any]:
@@ -115,11 +123,11 @@ def carryover(family: list[Variant], scores: dict[str, Scores], summaries: dict[
 
 
 def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resamples: int, study: StudyParams,
-                best_single: str | None) -> dict[str, Any]:
+                best_single: str | None, valid: dict[str, list[float]]) -> dict[str, Any]:
     """On one test set: summaries per variant, each axis against its control (the carry-over round against the
     chosen architecture), the depth interaction, the carry-over contrasts, and the integrated model against the
     base, against `best_single` (the study variant with the best validation macro recall) and against the chosen
-    architecture alone."""
+    architecture alone. `valid` (load_valid) decides which variants are degenerate."""
     n = len(next(iter(runs.values()))[0][0])
     boot = bootstrap_counts(n, resamples, seed=0)
     out: dict[str, Any] = {"test_images": n, "variants": {}, "axes": {}}
@@ -127,7 +135,8 @@ def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resam
     for v in trained(families).values():
         summary = summarize_variant(runs[v.name], boot)
         out["variants"][v.name] = {"axis": v.axis, "value": v.value, "settings": dict(v.settings), **summary,
-                                   "recall_per_class": per_class_recall(runs[v.name]), "degenerate": degenerate(summary)}
+                                   "recall_per_class": per_class_recall(runs[v.name]), "valid_macro_recall": valid[v.name],
+                                   "degenerate": degenerate(valid[v.name])}
     for axis, vs in families.items():
         if axis in ("base", "integrated", *GRIDS) or not vs:
             continue
@@ -181,7 +190,8 @@ def write_stats(study: StudyParams) -> str:  # type: ignore[valid-type]
     families = study_families(study, choice)
     runs = load_runs(families, study)
     best_single = choice["best_single"]
-    by_set = {t: study_stats(families, runs[t], study.bootstrap, study, best_single) for t in TEST_SETS}
+    valid = load_valid(families, study)
+    by_set = {t: study_stats(families, runs[t], study.bootstrap, study, best_single, valid) for t in TEST_SETS}
     label = data_label()
     write_json(paths.STATS, {"data": label, "seeds": list(study.seeds), "confirm_seeds": list(study.confirm_seeds),
                              "bootstrap_resamples": study.bootstrap, "best_single": best_single, **by_set,
