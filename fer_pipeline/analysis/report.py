@@ -144,7 +144,7 @@ def carryover_section(stats: dict[str, Any], design: dict[str, Any]) -> str:
              "and on the base MLP; the integrated model keeps the picks whose effect on "
              f"{arch} is above zero (an additive model at {arch}; interactions between two picks are not measured).", "",
              f"| pick | valid: effect on the base | valid: effect on {arch} | kept | test: effect on {arch} (vs {arch} alone) "
-             "| test: carry-over contrast [95% CI] |", "|---|---|---|---|---|---|"]
+             "| test: carry-over contrast [Holm-adjusted CI] |", "|---|---|---|---|---|---|"]
     versus = stats["axes"].get("carryover", {}).get("versus_control", {})
     contrasts = stats.get("carryover", {}).get("contrasts", {})
     for factor, r in design["round"].items():
