@@ -47,12 +47,20 @@ def test_conclusion_follows_holm_verdicts_against_the_control():
 
 
 def test_axis_table_lists_the_control_first_and_stars_holm_significant_rows():
-    """The control row says 'control'; a significant row carries p_Holm and a star, a null one no star."""
-    rows = axis_table("activation", stats_of({"activation-sigmoid": "base"}, base=0.6, activation_tanh=0.9)).splitlines()
+    """The control row says 'control'; a significant row carries p_Holm and a star, a null one no star; each
+    compared row ends with its own detectable difference, and the note under the table says how the seed noise
+    was counted."""
+    stats = stats_of({"activation-sigmoid": "base"}, base=0.6, activation_tanh=0.9)
+    table = axis_table("activation", stats)
+    rows = table.splitlines()
     assert rows[2].startswith("| base |") and "| control | control |" in rows[2]
     tanh = next(r for r in rows if r.startswith("| activation-tanh |"))
     sigmoid = next(r for r in rows if r.startswith("| activation-sigmoid |"))
     assert "p_Holm=" in tanh and " * |" in tanh and " * |" not in sigmoid
+    d = stats["axes"]["activation"]["versus_control"]["activation-tanh"]["macro_recall"]
+    assert tanh.endswith(f"| {d['detectable']:.3f} |")  # its own detectable difference
+    how = "pooled over the 3 variants" if d["method"] == "pooled" else "each pair's own"
+    assert f"Seed noise of the macro-recall differences: {how}" in table
 
 
 def test_degenerate_variant_is_named_and_not_compared():

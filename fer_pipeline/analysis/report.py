@@ -57,17 +57,30 @@ def axis_table(axis: str, stats: dict[str, Any]) -> str:
     """Markdown table of an axis family, control first: mean +- sd over seeds, 95% CI (seeds and test images),
     and the paired difference to the control in macro recall and in accuracy."""
     a = stats["axes"][axis]
-    rows = ["| variant | macro recall (mean ± sd) | 95% CI | macro F1 | accuracy | vs control: Δ macro recall | vs control: Δ accuracy |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| variant | macro recall (mean ± sd) | 95% CI | macro F1 | accuracy | vs control: Δ macro recall [Holm-adjusted CI] "
+            "| vs control: Δ accuracy [Holm-adjusted CI] | detectable Δ macro recall |",
+            "|---|---|---|---|---|---|---|---|"]
     for name in a["family"]:
         v = stats["variants"][name]
         r, f, acc = v["macro_recall"], v["macro_f1"], v["accuracy"]
         d = a["versus_control"].get(name)
         cells = ("degenerate: left out", "") if name in a["degenerate"] else (
             (diff_cell(None), diff_cell(None)) if d is None else (diff_cell(d["macro_recall"]), diff_cell(d["accuracy"])))
+        own = fmt(d["macro_recall"]["detectable"]) if d and d["macro_recall"]["detectable"] is not None else ""
         rows.append(f"| {name} | {fmt(r['mean'])} ± {fmt(r['sd'])} | {ci(r['ci95'])} | {fmt(f['mean'])} ± {fmt(f['sd'])} "
-                    f"| {fmt(acc['mean'])} ± {fmt(acc['sd'])} | {cells[0]} | {cells[1]} |")
-    return "\n".join(rows)
+                    f"| {fmt(acc['mean'])} ± {fmt(acc['sd'])} | {cells[0]} | {cells[1]} | {own} |")
+    return "\n".join(rows + [""] + [method_note(a)] if a["versus_control"] else rows)
+
+
+def method_note(a: dict[str, Any]) -> str:
+    """How an axis's differences were computed (bootstrap.family_contrasts): the seed noise pooled over the
+    family or each pair's own, with the check that decided it, and what the detectable column means."""
+    d = next(iter(a["versus_control"].values()))["macro_recall"]
+    how = ({"pooled": f"pooled over the {len(a['versus_control']) + 1} variants",
+            "per-pair": "each pair's own (not pooled)"}.get(d["method"], d["method"]))
+    why = f" ({d['pooling']['reason']})" if "pooling" in d else ""
+    return (f"Seed noise of the macro-recall differences: {how}{why}. Detectable: the difference that comparison "
+            "finds with 80% power after Holm within the axis.")
 
 
 def axis_conclusion(axis: str, stats: dict[str, Any], choice: dict[str, Any], control: dict[str, Any] | None = None) -> str:

@@ -66,14 +66,15 @@ def shift_for(difference: float, noise: Noise) -> float:
     return float(optimize.brentq(lambda a: macro_recall(a, noise) - target, -3.0, 3.0))
 
 
-def simulate_runs(rng: np.random.Generator, y: np.ndarray, shifts: np.ndarray, seeds: int,
-                  noise: Noise) -> list[list[tuple[np.ndarray, np.ndarray]]]:
-    """Per variant (one per shift), per seed: (true, predicted) on one freshly drawn test set."""
+def simulate_runs(rng: np.random.Generator, y: np.ndarray, shifts: np.ndarray, seeds: int, noise: Noise,
+                  spread: np.ndarray | None = None) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """Per variant (one per shift), per seed: (true, predicted) on one freshly drawn test set; `spread` scales
+    each variant's training noise (1 for all by default: the pooled model's assumption)."""
     k, n = len(shifts), len(y)
     z = rng.normal(0, noise.difficulty, n)
     g = rng.normal(0, noise.variant_image, (k, 1, n))
     b = rng.normal(0, noise.seed, (1, seeds, 1))
-    e = rng.normal(0, noise.network, (k, seeds, 1))
+    e = rng.normal(0, noise.network, (k, seeds, 1)) * (np.ones(k) if spread is None else np.asarray(spread))[:, None, None]
     latent = levels(noise)[y] + np.asarray(shifts)[:, None, None] + b + e + z + g + rng.standard_normal((k, seeds, n))
     wrong = (y + rng.integers(1, K, (k, seeds, n))) % K
     pred = np.where(latent > 0, y, wrong)
@@ -81,11 +82,11 @@ def simulate_runs(rng: np.random.Generator, y: np.ndarray, shifts: np.ndarray, s
 
 
 def simulate_study(rng: np.random.Generator, y: np.ndarray, boot: np.ndarray, differences: tuple[float, ...],
-                   seeds: int, noise: Noise) -> dict[str, Any]:
+                   seeds: int, noise: Noise, spread: np.ndarray | None = None) -> dict[str, Any]:
     """One family: a control and one variant per true difference in macro recall, each compared with the
     control by stats.compare on the same bootstrap rows; its macro-recall comparisons by variant index."""
     shifts = np.array([0.0, *(shift_for(d, noise) if d else 0.0 for d in differences)])
-    runs = simulate_runs(rng, y, shifts, seeds, noise)
+    runs = simulate_runs(rng, y, shifts, seeds, noise, spread)
     scores = {str(i): run_scores(r, boot) for i, r in enumerate(runs)}
     out = compare(scores, {str(i): (str(i), "0") for i in range(1, len(runs))})
     return {label: c["macro_recall"] for label, c in out.items()}
