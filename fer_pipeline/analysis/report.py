@@ -73,14 +73,14 @@ def axis_table(axis: str, stats: dict[str, Any]) -> str:
 
 
 def method_note(a: dict[str, Any]) -> str:
-    """How an axis's macro-recall differences counted the seed noise (bootstrap.family_contrasts): pooled over
-    the family, or a comparison's own where that is larger; and what the detectable column means."""
-    own = [n for n, d in a["versus_control"].items() if d["macro_recall"]["method"] == "per-pair"]
-    k = len(a["versus_control"]) + 1
-    except_ = f", except for {', '.join(own)}, whose own seed spread is larger and is used" if own else ""
-    how = f"pooled over the {k} variants{except_}" if len(own) < k - 1 else "each comparison's own (larger than the pooled)"
-    return (f"Seed noise of the macro-recall differences: {how}. Detectable: the difference that comparison finds "
-            "with 80% power after Holm within the axis.")
+    """How an axis's differences were computed (bootstrap.family_contrasts): the seed noise pooled over the
+    family or each pair's own, with the check that decided it, and what the detectable column means."""
+    d = next(iter(a["versus_control"].values()))["macro_recall"]
+    how = ({"pooled": f"pooled over the {len(a['versus_control']) + 1} variants",
+            "per-pair": "each pair's own (not pooled)"}.get(d["method"], d["method"]))
+    why = f" ({d['pooling']['reason']})" if "pooling" in d else ""
+    return (f"Seed noise of the macro-recall differences: {how}{why}. Detectable: the difference that comparison "
+            "finds with 80% power after Holm within the axis.")
 
 
 def axis_conclusion(axis: str, stats: dict[str, Any], choice: dict[str, Any], control: dict[str, Any] | None = None) -> str:
