@@ -131,8 +131,8 @@ def homogeneity(plain: np.ndarray, level: float = POOL_LEVEL) -> dict[str, Any]:
     is significant in 10.1% of 1,000 null studies at 3 seeds (8.7% of 600 at 5). Taking instead the larger of
     the pooled and the pair's own variance per comparison held it at 5.3%, but was conservative on
     homogeneous null studies (2.9% at 3 seeds, 2.7% at 5, 4,000 comparisons each), below the calibration the
-    study asks for; a larger seed spread (variance ratio 100, as between FER2013's variants) the rule does
-    catch more often. A variant suspected noisier than its family needs more seeds, not pooling."""
+    study asks for. (A variance ratio near 100, as between FER2013's least and most noisy variants, is far
+    above the bound of 19 at 3 seeds.) A variant suspected noisier than its family needs more seeds."""
     plain = np.asarray(plain, dtype=float)
     k, s = plain.shape
     pairs = [plain[i] - plain[j] for i in range(k) for j in range(i + 1, k)]
