@@ -51,7 +51,7 @@ y = rng.integers(0, 7, 500)
 fams = study_families(study, {"carryover": None})
 runs = {n: [(y, np.where(rng.random(len(y)) < 0.5, y, (y + 1) % 7)) for _ in variant_seeds(v, study)]
         for n, v in trained(fams).items()}
-test = study_stats(fams, runs, 200, study, choice["best_single"])
+test = study_stats(fams, runs, 200, study, choice["best_single"], {n: [0.3] * len(r) for n, r in runs.items()})
 stats = {"seeds": list(study.seeds), "confirm_seeds": list(study.confirm_seeds), "bootstrap_resamples": 200,
          "test": test, "test_dedup": test, "dedup_disagreements": []}
 design = {"architecture": "base", "round": {}, "integrated": choice["chosen"], "predicted_valid_macro_recall": None,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 from sklearn import metrics as skm
 
 from fer_pipeline.analysis.bootstrap import (
     bootstrap_counts,
+    family_comparisons,
+    family_contrasts,
     paired_difference,
     per_class_recall,
     seed_image_interval,
@@ -150,3 +153,75 @@ def test_verdict_is_holms_and_the_sign():
     import fer_pipeline.analysis.stats as stats
 
     assert report.verdict is verdict and stats.verdict is verdict
+
+
+def crafted_family(image: bool = True):
+    """Three variants at 3 seeds, y_ks = mu_k + b_s + eps * r_ks with r's rows and columns summing to 0 (each row
+    the same spread), and resamples that add to each run an image error shared by the variant's seeds and one of
+    its own: the pooled residual variance is 1.5 eps^2 with 4 degrees of freedom, by hand."""
+    eps, mu, b = 0.01, np.array([0.30, 0.33, 0.31]), np.array([0.0, 0.02, -0.01])
+    r = np.array([[1, -1, 0], [0, 1, -1], [-1, 0, 1]], dtype=float)
+    plain = mu[:, None] + b[None, :] + eps * r
+    rng = np.random.default_rng(7)
+    shared, own = rng.normal(0, 0.003, (3, 1, 4000)), rng.normal(0, 0.004, (3, 3, 4000))
+    resampled = plain[:, :, None] + (shared + own if image else np.zeros((1, 1, 2)))
+    return plain, resampled, shared, own
+
+
+def test_pooled_interval_on_a_crafted_family():
+    """Without image noise, the pooled interval of variant 1 - variant 0 is 0.03 +- t(0.975, 4) * eps (se^2 = 2 *
+    1.5 eps^2 / 3): the residual variance pooled over the 3 variants with (3-1)(3-1) = 4 degrees of freedom; the
+    per-pair interval has the same se here but 2 degrees of freedom, so it is wider."""
+    plain, resampled, _, _ = crafted_family(image=False)
+    w = np.array([[-1.0, 1.0, 0.0]])
+    pooled = family_contrasts(plain, resampled, w)[0]
+    assert pooled["method"] == "pooled" and pooled["pooling"]["pooled"]
+    assert pooled["difference"] == pytest.approx(0.03) and pooled["se"] == pytest.approx(0.01) and pooled["df"] == 4
+    assert pooled["ci95"] == pytest.approx([0.03 - stats.t.ppf(0.975, 4) * 0.01, 0.03 + stats.t.ppf(0.975, 4) * 0.01])
+    assert pooled["p"] == pytest.approx(2 * stats.t.sf(3.0, 4))
+    pair = family_contrasts(plain, resampled, w, pool=False)[0]
+    assert pair["method"] == "per-pair" and pair["df"] == 2 and pair["se"] == pytest.approx(0.01)
+    assert np.diff(pair["ci95"])[0] > np.diff(pooled["ci95"])[0]
+
+
+def test_image_term_counts_only_the_noise_the_seeds_share():
+    """With image errors shared by a variant's seeds (sd 0.003) and each run's own (sd 0.004), the variance of a
+    difference's seed mean is the seed term plus the shared image variance only, var(shared_1 - shared_0) (about
+    2 * 0.003^2), not the bootstrap variance of the seed mean, which adds the own part (2 * 0.004^2 / 3) that the
+    seeds' spread already holds."""
+    plain, resampled, shared, own = crafted_family()
+    c = family_contrasts(plain, resampled, np.array([[-1.0, 1.0, 0.0]]))[0]
+    tau2 = c["se"] ** 2 - 0.01**2
+    assert tau2 == pytest.approx(np.var(shared[1] - shared[0], ddof=1), rel=0.1)
+    assert tau2 == pytest.approx(2 * 0.003**2, rel=0.15)
+    boot_var = np.var((resampled[1] - resampled[0]).mean(axis=0), ddof=1)
+    assert boot_var - tau2 == pytest.approx(2 * 0.004**2 / 3, rel=0.15)
+    # Welch-Satterthwaite: the known image term adds degrees of freedom to the seed term's 4
+    assert c["df"] == pytest.approx((0.01**2 + tau2) ** 2 / (0.01**4 / 4))
+
+
+def test_heterogeneous_seed_noise_falls_back_to_per_pair():
+    """A variant whose seeds spread 20 times more than the others' fails the homogeneity check: every contrast of
+    the family then uses its own seed spread (S - 1 degrees of freedom), and the output says which and why."""
+    plain, resampled, _, _ = crafted_family(image=False)
+    plain[2] += 20 * 0.01 * np.array([1.0, -2.0, 1.0])
+    cs = family_contrasts(plain, plain[:, :, None] + resampled * 0.0, np.array([[-1.0, 1.0, 0.0], [-1.0, 0.0, 1.0]]))
+    assert [c["method"] for c in cs] == ["per-pair", "per-pair"] and [c["df"] for c in cs] == [2, 2]
+    assert not cs[0]["pooling"]["pooled"] and "F(0.95; 2, 2)" in cs[0]["pooling"]["reason"]
+    assert cs[0]["pooling"]["variance_ratio"] > cs[0]["pooling"]["bound"]
+
+
+def test_holm_interval_excludes_zero_iff_significant_after_holm():
+    """Each comparison's Holm-adjusted interval (at 1 - alpha * p / p_holm) excludes 0 exactly when
+    significant_holm says so, across a family whose raw intervals exclude 0 more often than Holm allows."""
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        plain = rng.normal(0.3, 0.01, (5, 3)) + np.array([0, 0.02, 0.015, 0.03, -0.01])[:, None]
+        resampled = plain[:, :, None] + rng.normal(0, 0.002, (5, 1, 300))
+        scores = {str(k): (plain[k], resampled[k]) for k in range(5)}
+        out = family_comparisons(scores, {str(k): {str(k): 1.0, "0": -1.0} for k in range(1, 5)})
+        for c in out.values():
+            lo, hi = c["ci_holm"]
+            assert (lo > 0 or hi < 0) == c["significant_holm"], c
+            assert lo <= c["ci95"][0] and c["ci95"][1] <= hi  # never narrower than the unadjusted one
+            assert c["detectable"] > 0

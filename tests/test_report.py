@@ -18,7 +18,7 @@ from fer_pipeline.analysis.report import (
 )
 from fer_pipeline.analysis.stats import study_stats
 
-from .test_stats import STUDY, Y, crafted, with_round
+from .test_stats import STUDY, Y, crafted, learned, with_round
 
 CHOICE = {"chosen": {"activation": "sigmoid"}, "best_single": "activation-sigmoid",
           "valid_macro_recall": {"activation": {"base": [0.50] * 3, "sigmoid": [0.55] * 3, "tanh": [0.40] * 3}}}
@@ -26,15 +26,19 @@ DESIGN = {"architecture": "base", "round": {}, "integrated": {"architecture": "b
           "predicted_valid_macro_recall": None, "why": "the chosen architecture is the base's"}
 
 
-def stats_of(**scores: float) -> dict:
+def stats_of(same: dict[str, str] | None = None, **scores: float) -> dict:
+    """study_stats of crafted runs; each variant `same` maps gets the very runs of the one it maps to: a
+    difference of exactly 0, where two independent draws at one rate differ by chance (significantly in about
+    5% of draws, the intervals being calibrated)."""
     families, data = crafted(**scores)
-    return study_stats(families, data, 200, STUDY, best_single=CHOICE["best_single"])
+    data |= {name: data[source] for name, source in (same or {}).items()}
+    return study_stats(families, data, 200, STUDY, best_single=CHOICE["best_single"], valid=learned(data))
 
 
 def test_conclusion_follows_holm_verdicts_against_the_control():
-    """A value far above the control is 'significantly above the control base'; one equal to it gets 'no
-    difference from it shown'; the validation pick is named as choose's, not as the test best."""
-    text = axis_conclusion("activation", stats_of(base=0.6, activation_tanh=0.9, activation_sigmoid=0.6), CHOICE)
+    """A value far above the control is 'significantly above the control base'; one whose runs are the control's
+    gets 'no difference from it shown'; the validation pick is named as choose's, not as the test best."""
+    text = axis_conclusion("activation", stats_of({"activation-sigmoid": "base"}, base=0.6, activation_tanh=0.9), CHOICE)
     assert "against the control (base), Holm-adjusted within the axis: activation-tanh significantly above it" in text
     assert "no difference from it shown for activation-sigmoid" in text
     assert text.endswith("Chosen on validation (choose): sigmoid.")
@@ -43,20 +47,29 @@ def test_conclusion_follows_holm_verdicts_against_the_control():
 
 
 def test_axis_table_lists_the_control_first_and_stars_holm_significant_rows():
-    """The control row says 'control'; a significant row carries p_Holm and a star, a null one no star."""
-    rows = axis_table("activation", stats_of(base=0.6, activation_tanh=0.9, activation_sigmoid=0.6)).splitlines()
+    """The control row says 'control'; a significant row carries p_Holm and a star, a null one no star; each
+    compared row ends with its own detectable difference, and the note under the table says how the seed noise
+    was counted."""
+    stats = stats_of({"activation-sigmoid": "base"}, base=0.6, activation_tanh=0.9)
+    table = axis_table("activation", stats)
+    rows = table.splitlines()
     assert rows[2].startswith("| base |") and "| control | control |" in rows[2]
     tanh = next(r for r in rows if r.startswith("| activation-tanh |"))
     sigmoid = next(r for r in rows if r.startswith("| activation-sigmoid |"))
     assert "p_Holm=" in tanh and " * |" in tanh and " * |" not in sigmoid
+    d = stats["axes"]["activation"]["versus_control"]["activation-tanh"]["macro_recall"]
+    assert tanh.endswith(f"| {d['detectable']:.3f} |")  # its own detectable difference
+    how = "pooled over the 3 variants" if d["method"] == "pooled" else "each pair's own"
+    assert f"Seed noise of the macro-recall differences: {how}" in table
 
 
 def test_degenerate_variant_is_named_and_not_compared():
-    """A variant at chance in every seed is named in the conclusion and its row says it was left out."""
+    """A variant at chance on validation in every seed is named in the conclusion and its row says it was left out."""
     families, data = crafted(base=0.6)
     data["activation-sigmoid"] = [(Y, np.full_like(Y, 3)) for _ in range(3)]
-    stats = study_stats(families, data, 200, STUDY, best_single="base")
-    assert "activation-sigmoid stays at chance macro recall (1/7 = 0.143) in every seed" in axis_conclusion("activation", stats, CHOICE)
+    stats = study_stats(families, data, 200, STUDY, best_single="base", valid=learned(data, chance=("activation-sigmoid",)))
+    text = axis_conclusion("activation", stats, CHOICE)
+    assert "activation-sigmoid stays at chance macro recall (1/7 = 0.143) in every seed on validation" in text
     assert "| degenerate: left out |" in axis_table("activation", stats)
 
 
@@ -72,7 +85,7 @@ def test_depth_conclusion_reports_the_interaction():
     """A shown interaction is named with its interval; without one the claim is said to be unsupported."""
     shown = depth_conclusion(stats_of(base=0.6, activation_tanh=0.6, depth_3_relu=0.6, depth_3_tanh=0.9))
     assert "| depth 3: tanh vs relu | +0.3" in shown and "Activations differ more (or less) with depth for: depth 3: tanh vs relu." in shown
-    none = depth_conclusion(stats_of(base=0.6, activation_tanh=0.6, depth_3_relu=0.6, depth_3_tanh=0.6))
+    none = depth_conclusion(stats_of({"depth-3-tanh": "activation-tanh", "depth-3-relu": "base"}, base=0.6, activation_tanh=0.6))
     assert "No interaction between depth and activation is shown" in none
 
 
@@ -84,7 +97,7 @@ def test_integrated_section_says_whether_it_wins():
     assert "Confirmed on fresh seeds (10, 11, 12)" in win and "activation = sigmoid (the chosen architecture is the base's)" in win
     lose = integrated_section(stats_of(base=0.5, activation_sigmoid=0.6, integrated=0.3), DESIGN, [10, 11, 12])
     assert "The integrated model loses: it is significantly below activation-sigmoid" in lose
-    tie = integrated_section(stats_of(base=0.5, activation_sigmoid=0.6, integrated=0.6), DESIGN, [10, 11, 12])
+    tie = integrated_section(stats_of({"integrated": "activation-sigmoid"}, base=0.5, activation_sigmoid=0.6), DESIGN, [10, 11, 12])
     assert "does not win: no difference is shown from activation-sigmoid" in tie
 
 
@@ -92,9 +105,9 @@ def test_carryover_section_reports_fit_and_contrasts():
     """The round's table gives each pick's validation effects and whether the integrated model kept it, its test
     effect on the architecture and its carry-over contrast; a pick that acts differently on the architecture is
     named; without a round the section says why."""
-    families, data = with_round(base=0.5, activation_sigmoid=0.7, architecture_mlp3=0.6, carryover_activation=0.6,
-                                optimizer_sgd=0.5, carryover_optimizer=0.6)
-    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid")
+    families, data = with_round(base=0.5, activation_sigmoid=0.7, architecture_mlp3=0.6, carryover_activation=0.6)
+    data |= {"optimizer-sgd": data["base"], "carryover-optimizer": data["architecture-mlp3"]}  # sgd changes nothing
+    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid", valid=learned(data))
     design = {"architecture": "mlp3", "round": {
         "activation": {"value": "sigmoid", "effect_at_base": 0.2, "effect_at_architecture": -0.01, "kept": False},
         "optimizer": {"value": "sgd", "effect_at_base": 0.0, "effect_at_architecture": 0.01, "kept": True}}}
@@ -128,7 +141,7 @@ def test_the_base_is_named_by_its_own_values():
 def test_claims_are_answered_from_the_numbers():
     """(a) names the validation and test leaders from the numbers; (d) lists comparisons whose verdict differs
     between macro recall and accuracy, or says none does."""
-    text = claims_section(stats_of(base=0.6, activation_tanh=0.9, activation_sigmoid=0.6), CHOICE)
+    text = claims_section(stats_of({"activation-sigmoid": "base"}, base=0.6, activation_tanh=0.9), CHOICE)
     assert "Highest on validation: sigmoid; on test: tanh." in text
     assert "No axis verdict changes when accuracy replaces macro recall." in text
 
@@ -138,7 +151,30 @@ def test_claim_b_is_answered_by_the_uncapped_runs():
     ones are not."""
     above = claims_section(stats_of(base=0.6, uncapped_relu=0.6, uncapped_tanh=0.8), CHOICE)
     assert "Significantly above the control: uncapped-tanh." in above
-    equal = claims_section(stats_of(base=0.6, uncapped_relu=0.6, uncapped_tanh=0.6), CHOICE,
+    equal = claims_section(stats_of({"uncapped-tanh": "uncapped-relu"}, base=0.6, uncapped_relu=0.6), CHOICE,
                            capped={"relu": ["patience"] * 3, "tanh": ["patience", "max_epochs", "patience"]})
     assert "No activation is shown to beat uncapped-relu when the epoch cap is lifted." in equal
     assert "per activation: relu 0 of 3, tanh 1 of 3;" in equal
+
+
+def test_printed_intervals_agree_with_the_verdict_beside_them():
+    """Every difference the axis tables print has its Holm-adjusted interval: it excludes 0 exactly when the row
+    is starred significant after Holm, on a crafted study with clear, borderline and null differences (where
+    unadjusted intervals can exclude 0 beside a 'no difference shown')."""
+    import re
+
+    rows, checked = [], 0
+    for seed_scores in ({"activation_tanh": 0.63, "activation_sigmoid": 0.61}, {"activation_tanh": 0.9, "activation_sigmoid": 0.62},
+                        {"activation_tanh": 0.615, "activation_sigmoid": 0.585}):
+        stats = stats_of(base=0.6, **seed_scores)
+        rows += [r for axis in stats["axes"] for r in axis_table(axis, stats).splitlines() if "p_Holm=" in r]
+        for a in stats["axes"].values():
+            for d in a["versus_control"].values():
+                lo, hi = d["macro_recall"]["ci_holm"]
+                assert (lo > 0 or hi < 0) == d["macro_recall"]["significant_holm"]
+    for row in rows:
+        for cell in row.split("|")[6:8]:
+            lo, hi = map(float, re.search(r"\[(-?[0-9.]+), (-?[0-9.]+)\]", cell).groups())
+            assert (lo > 0 or hi < 0) == cell.rstrip().endswith("*"), row
+            checked += 1
+    assert checked >= 20

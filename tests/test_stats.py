@@ -9,6 +9,7 @@ import numpy as np
 from fer_pipeline.analysis.bootstrap import holm
 from fer_pipeline.analysis.stats import axis_metrics, disagreements, study_stats
 from fer_pipeline.analysis.variants import carryover_variants, study_variants, trained
+from fer_pipeline.metrics import CHANCE
 from fer_pipeline.params import ParamsFile, StudyBaseParams, StudyParams, StudyTrainParams
 
 from .conftest import ROOT
@@ -30,6 +31,11 @@ def runs(right: float, seeds: int = 3) -> list:
     return [(Y, np.where(RNG.random(len(Y)) < right, Y, (Y + 1) % 7)) for _ in range(seeds)]
 
 
+def learned(data: dict, chance: tuple[str, ...] = ()) -> dict[str, list[float]]:
+    """Validation macro recall per variant and seed: 0.5 (it learned), CHANCE for the variants named in chance."""
+    return {n: [CHANCE if n in chance else 0.5] * len(r) for n, r in data.items()}
+
+
 def crafted(**scores: float) -> tuple[dict, dict]:
     families = study_variants(STUDY)
     data = {name: runs(scores.get(name.replace("-", "_"), 0.5)) for name in trained(families)}
@@ -41,13 +47,20 @@ def test_axes_compare_with_the_control_never_the_test_best():
     (sigmoid): every value is compared with the base, and the integrated model with the validation pick; the
     test-best is never a reference."""
     families, data = crafted(base=0.6, activation_tanh=0.9, activation_sigmoid=0.62)
-    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid")
+    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid", valid=learned(data))
     axis = stats["axes"]["activation"]
     assert axis["control"] == "base" and "best" not in axis
     assert set(axis["versus_control"]) == {"activation-sigmoid", "activation-tanh"}
     assert all(d["against"] == "base" for d in axis["versus_control"].values())
     tanh = axis["versus_control"]["activation-tanh"]["macro_recall"]
     assert abs(tanh["difference"] - 0.3) < 0.05 and tanh["significant_holm"]
+    for d in axis["versus_control"].values():  # each comparison says how it was computed and what it could find
+        m = d["macro_recall"]
+        assert {"difference", "ci95", "ci_holm", "p", "p_holm", "significant_holm", "method", "df", "detectable",
+                "pooling"} <= set(m)
+        assert m["method"] in ("pooled", "per-pair") and m["pooling"]["reason"]
+        assert m["df"] >= 4 if m["method"] == "pooled" else m["df"] == 2  # pooled over 3 variants x 3 seeds
+        assert 0 < m["detectable"] < 0.2
     assert stats["integrated"]["best single variant"]["against"] == "activation-sigmoid"
     assert stats["integrated"]["base"]["against"] == "base"
     assert axis_metrics(stats, families)["activation"]["activation-tanh"] > axis_metrics(stats, families)["activation"]["base"]
@@ -61,28 +74,34 @@ def test_holm_adjusts_within_a_family():
     assert [out[k]["significant_holm"] for k in "acb"] == [True, False, False]
 
 
-def test_degenerate_variants_are_flagged_and_left_out():
-    """A variant that predicts one class in every seed is flagged degenerate and gets no comparison."""
-    families, data = crafted(base=0.6)
-    data["activation-sigmoid"] = [(Y, np.zeros_like(Y)) for _ in range(3)]
-    stats = study_stats(families, data, 200, STUDY, best_single="base")
+def test_degenerate_variants_are_flagged_on_validation_and_left_out():
+    """A variant at chance on validation in every seed is flagged degenerate and gets no comparison, though it
+    scores well on test; one at chance only on test (predicting one class there) is not flagged and is
+    compared: the flag shapes the families, so test never decides it."""
+    families, data = crafted(base=0.6, activation_sigmoid=0.9)
+    data["activation-tanh"] = [(Y, np.zeros_like(Y)) for _ in range(3)]
+    stats = study_stats(families, data, 200, STUDY, best_single="base", valid=learned(data, chance=("activation-sigmoid",)))
     assert stats["variants"]["activation-sigmoid"]["degenerate"]
+    assert stats["variants"]["activation-sigmoid"]["valid_macro_recall"] == [CHANCE] * 3
     assert not stats["variants"]["activation-tanh"]["degenerate"]
+    assert stats["variants"]["activation-tanh"]["macro_recall"]["mean"] < CHANCE + 0.005
     assert stats["axes"]["activation"]["degenerate"] == ["activation-sigmoid"]
-    assert "activation-sigmoid" not in stats["axes"]["activation"]["versus_control"]
+    assert list(stats["axes"]["activation"]["versus_control"]) == ["activation-tanh"]
 
 
 def test_depth_question_is_an_interaction_interval():
     """With depth helping tanh by +0.3 and relu by 0, the interaction contrast (tanh at 3 - tanh at 1) - (relu at
     3 - relu at 1) is about +0.3 and significant; the reference is the base's activation (relu)."""
     families, data = crafted(base=0.6, activation_tanh=0.6, depth_3_relu=0.6, depth_3_tanh=0.9)
-    inter = study_stats(families, data, 200, STUDY, best_single="base")["depth_interaction"]
+    inter = study_stats(families, data, 200, STUDY, best_single="base", valid=learned(data))["depth_interaction"]
     assert inter["reference"] == "relu"
     c = inter["contrasts"]["depth 3: tanh vs relu"]
     assert c["cells"] == ["depth-3-tanh", "activation-tanh", "depth-3-relu", "base"]
     assert abs(c["difference"] - 0.3) < 0.05 and c["significant_holm"]
-    families, data = crafted(base=0.6, activation_tanh=0.6, depth_3_relu=0.7, depth_3_tanh=0.7)
-    c = study_stats(families, data, 200, STUDY, best_single="base")["depth_interaction"]["contrasts"]["depth 3: tanh vs relu"]
+    families, data = crafted(base=0.6, depth_3_relu=0.7)
+    data |= {"activation-tanh": data["base"], "depth-3-tanh": data["depth-3-relu"]}  # an interaction of exactly 0
+    inter = study_stats(families, data, 200, STUDY, best_single="base", valid=learned(data))["depth_interaction"]
+    c = inter["contrasts"]["depth 3: tanh vs relu"]
     assert abs(c["difference"]) < 0.05 and not c["significant_holm"]
 
 
@@ -113,9 +132,9 @@ def test_carryover_is_an_interaction_interval():
     contrast (mlp3 + pick - mlp3) - (base + pick - base) is about -0.2 and significant for sigmoid, about 0 and
     not significant for sgd; the round's runs are compared with the architecture alone, and the integrated model
     also with the architecture alone."""
-    families, data = with_round(base=0.5, activation_sigmoid=0.7, architecture_mlp3=0.6, carryover_activation=0.6,
-                                optimizer_sgd=0.5, carryover_optimizer=0.6)
-    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid")
+    families, data = with_round(base=0.5, activation_sigmoid=0.7, architecture_mlp3=0.6, carryover_activation=0.6)
+    data |= {"optimizer-sgd": data["base"], "carryover-optimizer": data["architecture-mlp3"]}  # sgd changes nothing
+    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid", valid=learned(data))
     c = stats["carryover"]["contrasts"]
     assert c["activation=sigmoid"]["cells"] == ["carryover-activation", "architecture-mlp3", "activation-sigmoid", "base"]
     assert abs(c["activation=sigmoid"]["difference"] + 0.2) < 0.05 and c["activation=sigmoid"]["significant_holm"]

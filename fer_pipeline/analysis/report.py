@@ -40,28 +40,47 @@ def signed(x: float) -> str:
     return f"{x:+.3f}"
 
 
+def holm_ci(d: dict[str, Any]) -> str:
+    """A comparison's Holm-adjusted interval (bootstrap.holm_interval): it excludes 0 exactly when the verdict
+    beside it is significant, so the page never shows an interval that contradicts its verdict."""
+    return ci(d["ci_holm"])
+
+
 def diff_cell(d: dict[str, Any] | None) -> str:
-    """Δ [95% CI] and the Holm-adjusted p, * when significant after adjustment."""
+    """Δ [Holm-adjusted CI] and the Holm-adjusted p, * when significant after adjustment."""
     if d is None:
         return "control"
-    return f"{signed(d['difference'])} {ci(d['ci95'])} p_Holm={d['p_holm']:.3f}{' *' if d['significant_holm'] else ''}"
+    return f"{signed(d['difference'])} {holm_ci(d)} p_Holm={d['p_holm']:.3f}{' *' if d['significant_holm'] else ''}"
 
 
 def axis_table(axis: str, stats: dict[str, Any]) -> str:
     """Markdown table of an axis family, control first: mean +- sd over seeds, 95% CI (seeds and test images),
     and the paired difference to the control in macro recall and in accuracy."""
     a = stats["axes"][axis]
-    rows = ["| variant | macro recall (mean ± sd) | 95% CI | macro F1 | accuracy | vs control: Δ macro recall | vs control: Δ accuracy |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| variant | macro recall (mean ± sd) | 95% CI | macro F1 | accuracy | vs control: Δ macro recall [Holm-adjusted CI] "
+            "| vs control: Δ accuracy [Holm-adjusted CI] | detectable Δ macro recall |",
+            "|---|---|---|---|---|---|---|---|"]
     for name in a["family"]:
         v = stats["variants"][name]
         r, f, acc = v["macro_recall"], v["macro_f1"], v["accuracy"]
         d = a["versus_control"].get(name)
         cells = ("degenerate: left out", "") if name in a["degenerate"] else (
             (diff_cell(None), diff_cell(None)) if d is None else (diff_cell(d["macro_recall"]), diff_cell(d["accuracy"])))
+        own = fmt(d["macro_recall"]["detectable"]) if d and d["macro_recall"]["detectable"] is not None else ""
         rows.append(f"| {name} | {fmt(r['mean'])} ± {fmt(r['sd'])} | {ci(r['ci95'])} | {fmt(f['mean'])} ± {fmt(f['sd'])} "
-                    f"| {fmt(acc['mean'])} ± {fmt(acc['sd'])} | {cells[0]} | {cells[1]} |")
-    return "\n".join(rows)
+                    f"| {fmt(acc['mean'])} ± {fmt(acc['sd'])} | {cells[0]} | {cells[1]} | {own} |")
+    return "\n".join(rows + [""] + [method_note(a)] if a["versus_control"] else rows)
+
+
+def method_note(a: dict[str, Any]) -> str:
+    """How an axis's differences were computed (bootstrap.family_contrasts): the seed noise pooled over the
+    family or each pair's own, with the check that decided it, and what the detectable column means."""
+    d = next(iter(a["versus_control"].values()))["macro_recall"]
+    how = ({"pooled": f"pooled over the {len(a['versus_control']) + 1} variants",
+            "per-pair": "each pair's own (not pooled)"}.get(d["method"], d["method"]))
+    why = f" ({d['pooling']['reason']})" if "pooling" in d else ""
+    return (f"Seed noise of the macro-recall differences: {how}{why}. Detectable: the difference that comparison "
+            "finds with 80% power after Holm within the axis.")
 
 
 def axis_conclusion(axis: str, stats: dict[str, Any], choice: dict[str, Any], control: dict[str, Any] | None = None) -> str:
@@ -100,9 +119,11 @@ def base_label(factor: str, control: dict[str, Any] | None) -> str:
 
 
 def chance_note(names: list[str]) -> str:
-    """Names the variants whose every seed sits at chance macro recall (they learned to predict one class)."""
+    """Names the variants whose every seed sits at chance validation macro recall (they learned to predict one
+    class); validation decides it (stats.degenerate), so test never shapes a family."""
     verb, who = ("stays", "it") if len(names) == 1 else ("stay", "they")
-    return (f"{', '.join(names)} {verb} at chance macro recall (1/{len(CLASSES)} = {fmt(CHANCE)}) in every seed: {who} "
+    return (f"{', '.join(names)} {verb} at chance macro recall (1/{len(CLASSES)} = {fmt(CHANCE)}) in every seed on "
+            f"validation: {who} "
             f"learned to predict essentially one class, so {who} {'is' if len(names) == 1 else 'are'} flagged degenerate "
             "and left out of the comparisons.")
 
@@ -113,15 +134,15 @@ def depth_conclusion(stats: dict[str, Any]) -> str:
     ref = inter["reference"]
     lines = [f"Interaction contrast = (activation at depth d − at depth 1) − ({ref} at depth d − {ref} at depth 1): "
              "positive when deepening helps that activation more than it helps the reference.", "",
-             "| contrast | Δ macro recall [95% CI] | p_Holm | verdict |", "|---|---|---|---|"]
+             "| contrast | Δ macro recall [Holm-adjusted CI] | p_Holm | verdict |", "|---|---|---|---|"]
     for label, c in inter["contrasts"].items():
-        lines.append(f"| {label} | {signed(c['difference'])} {ci(c['ci95'])} | {c['p_holm']:.3f} | {verdict(c)} |")
+        lines.append(f"| {label} | {signed(c['difference'])} {holm_ci(c)} | {c['p_holm']:.3f} | {verdict(c)} |")
     shown = [k for k, c in inter["contrasts"].items() if c["significant_holm"]]
     lines += ["", ("Activations differ more (or less) with depth for: " + ", ".join(shown) + "." if shown else
                    "No interaction between depth and activation is shown: the data do not support the claim that "
                    "deeper nets make activation differences show.")]
     if inter["excluded"]:
-        lines[-1] += f" Left out because a cell is degenerate (at chance in every seed): {', '.join(inter['excluded'])}."
+        lines[-1] += f" Left out because a cell is degenerate (at chance on validation in every seed): {', '.join(inter['excluded'])}."
     return "\n".join(lines)
 
 
@@ -136,7 +157,7 @@ def carryover_section(stats: dict[str, Any], design: dict[str, Any]) -> str:
              "and on the base MLP; the integrated model keeps the picks whose effect on "
              f"{arch} is above zero (an additive model at {arch}; interactions between two picks are not measured).", "",
              f"| pick | valid: effect on the base | valid: effect on {arch} | kept | test: effect on {arch} (vs {arch} alone) "
-             "| test: carry-over contrast [95% CI] |", "|---|---|---|---|---|---|"]
+             "| test: carry-over contrast [Holm-adjusted CI] |", "|---|---|---|---|---|---|"]
     versus = stats["axes"].get("carryover", {}).get("versus_control", {})
     contrasts = stats.get("carryover", {}).get("contrasts", {})
     for factor, r in design["round"].items():
@@ -144,7 +165,7 @@ def carryover_section(stats: dict[str, Any], design: dict[str, Any]) -> str:
         d, c = versus.get(f"carryover-{factor}"), contrasts.get(label)
         lines.append(f"| {label} | {signed(r['effect_at_base'])} | {signed(r['effect_at_architecture'])} | "
                      f"{'yes' if r['kept'] else 'no'} | {diff_cell(d['macro_recall']) if d else 'left out'} | "
-                     f"{(signed(c['difference']) + ' ' + ci(c['ci95']) + ' ' + verdict(c)) if c else 'left out'} |")
+                     f"{(signed(c['difference']) + ' ' + holm_ci(c) + ' ' + verdict(c)) if c else 'left out'} |")
     differ = [k for k, c in contrasts.items() if c["significant_holm"]]
     lines += ["", "Carry-over contrast = (" + arch + " + pick − " + arch + ") − (base + pick − base), Holm-adjusted "
               "within the round: zero when the pick does on " + arch + " what it did on the base MLP. " +
@@ -163,7 +184,7 @@ def integrated_section(stats: dict[str, Any], design: dict[str, Any], confirm_se
              + f" ({design['why']}" + (f"; predicted validation macro recall {fmt(predicted)}" if predicted is not None else "")
              + ").", "", f"Confirmed on fresh seeds ({', '.join(map(str, confirm_seeds))}): test macro recall {fmt(v['mean'])} "
              f"± {fmt(v['sd'])}, 95% CI {ci(v['ci95'])}.",
-             "", "| against | Δ macro recall (integrated − other) [95% CI] | Δ accuracy [95% CI] |", "|---|---|---|"]
+             "", "| against | Δ macro recall (integrated − other) [Holm-adjusted CI] | Δ accuracy [Holm-adjusted CI] |", "|---|---|---|"]
     for label, d in stats["integrated"].items():
         who = label if label == d["against"] else f"{label} ({d['against']})"
         lines.append(f"| {who} | {diff_cell(d['macro_recall'])} | {diff_cell(d['accuracy'])} |")
@@ -174,7 +195,7 @@ def integrated_section(stats: dict[str, Any], design: dict[str, Any], confirm_se
     word = {HIGHER: "wins: it is significantly above", LOWER: "loses: it is significantly below",
             NO_DIFFERENCE: "does not win: no difference is shown from"}[verdict(best["macro_recall"])]
     lines += ["", f"The integrated model {word} {best['against']}, the best single variant on validation "
-                  f"({signed(best['macro_recall']['difference'])}, 95% CI {ci(best['macro_recall']['ci95'])})."]
+                  f"({signed(best['macro_recall']['difference'])}, Holm-adjusted CI {holm_ci(best['macro_recall'])})."]
     return "\n".join(lines)
 
 
@@ -281,8 +302,9 @@ def detectable_sentence(stats: dict[str, Any], seeds: int) -> str:
     if not d:
         return "With one seed the training noise is unknown, so no difference is called significant."
     return (f"With {seeds} seeds a difference in macro recall smaller than about {fmt(d['macro_recall'])} "
-            "(the median comparison's standard error times t(0.975) + t(0.80)) is found less than 80% of the time: "
-            "a difference that is not shown is not shown to be absent.")
+            "(the median over comparisons of each one's own detectable difference, (t(1 − 0.05/(2m)) + t(0.80)) times "
+            "its standard error for a family of m) is found less than 80% of the time after Holm: a difference that "
+            "is not shown is not shown to be absent.")
 
 
 def write_markdown(path: Path, stats: dict[str, Any], choice: dict[str, Any], design: dict[str, Any], label: str,
@@ -294,12 +316,17 @@ def write_markdown(path: Path, stats: dict[str, Any], choice: dict[str, Any], de
     seeds = stats["seeds"]
     out = [f"# FER2013 study report [{label}]", "",
            f"Data: {label}. Each configuration was trained once per seed ({', '.join(map(str, seeds))}); the base is "
-           "every axis's control and is trained once. A 95% interval counts both sources of noise: the spread over "
-           f"seeds (training) and the spread over {stats['bootstrap_resamples']} bootstrap resamples of the "
+           "every axis's control and is trained once. A variant's 95% interval counts both sources of noise: the spread "
+           f"over seeds (training) and the spread over {stats['bootstrap_resamples']} bootstrap resamples of the "
            f"{full['test_images']} test images (the same resamples for every variant), as mean ± t(0.975, seeds − 1) · "
-           "√(sd²/seeds + SE_images²); differences are paired by seed and by image. Each axis compares its values with "
-           "the control, fixed before test was read; p-values are Holm-adjusted within the axis, and * marks a "
-           f"difference significant after adjustment. {detectable_sentence(full, len(seeds))}", "",
+           "√(sd²/seeds + SE_images²). A difference is paired by seed and by image, with standard error "
+           "√(σ²/seeds + τ²): σ² the seed-to-seed variance of the paired difference, pooled over the family's variants "
+           "(variant × seed fit, (variants − 1)(seeds − 1) degrees of freedom) unless their spreads differ too much, "
+           "then the pair's own (seeds − 1); τ² only the test-image noise the seeds share (the rest is already in σ²). "
+           "Each axis compares its values with the control, fixed before test was read; p-values are Holm-adjusted "
+           "within the axis, * marks a difference significant after adjustment, and a difference's interval is "
+           "Holm-adjusted too (at the level Holm tested it at), so it excludes 0 exactly when starred. "
+           f"{detectable_sentence(full, len(seeds))}", "",
            f"Compute: {compute['runs']} training runs, {compute['train_hours']:.2f} h of training wall time in total.", "",
            *([f"The control (base): {describe(control)}.", ""] if control else []),
            f"![per-class recall]({figures['heatmap']})", ""]

@@ -3,7 +3,8 @@ activation interaction and the integrated model's confirmation, on the full test
 
 References are fixed before test is read: every axis compares its values with the base (the pre-specified
 control), with Holm's adjustment within the axis; the only "best" is choose's validation pick. A variant at
-chance in every seed is flagged degenerate and left out of its family instead of getting a comparison.
+chance on validation in every seed is flagged degenerate and left out of its family instead of getting a
+comparison: the flag shapes the families, so it is decided on validation, never on test.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ import pandas as pd
 
 from fer_pipeline import paths
 from fer_pipeline.analysis.bootstrap import (
+    Scores,
     bootstrap_counts,
-    detectable_difference,
-    holm,
-    paired_contrast,
-    paired_difference,
+    family_comparisons,
     per_class_recall,
+    run_scores,
     summarize_variant,
     verdict,
 )
@@ -58,70 +58,85 @@ def load_runs(families: dict[str, list[Variant]], study: StudyParams) -> dict[st
     return out
 
 
-def degenerate(summary: dict[str, Any]) -> bool:
-    """At chance macro recall in every seed: the network learned to predict (about) one class."""
-    return max(summary["macro_recall"]["per_seed"]) < CHANCE + 0.005
+def load_valid(families: dict[str, list[Variant]], study: StudyParams) -> dict[str, list[float]]:
+    """Variant name -> each seed's validation macro recall at its kept epoch (DVCLive's summary), in load_runs'
+    seed order."""
+    return {v.name: [float(read_json(paths.live_summary(v.run(s)))["valid"]["macro_recall"]) for s in variant_seeds(v, study)]
+            for v in trained(families).values()}
 
 
-def compare(runs: dict[str, Runs], pairs: dict[str, tuple[str, str]], boot: np.ndarray) -> dict[str, Any]:
-    """Paired differences a - b for each named pair, in each COMPARED metric, with Holm's adjustment within this
-    family (per metric)."""
-    out = {label: {m: paired_difference(runs[a], runs[b], boot, m) for m in COMPARED} | {"against": b}
-           for label, (a, b) in pairs.items()}
+def degenerate(valid_macro_recall: list[float]) -> bool:
+    """At chance validation macro recall in every seed: the network learned to predict (about) one class."""
+    return max(valid_macro_recall) < CHANCE + 0.005
+
+
+def compare(scores: dict[str, Scores], pairs: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """Paired differences a - b for each named pair, in each COMPARED metric, as one family
+    (bootstrap.family_comparisons: seed noise pooled over the family's variants where homogeneous, Holm within
+    the family per metric)."""
+    out: dict[str, Any] = {label: {} for label in pairs}
     for m in COMPARED:
-        for label, h in holm({label: out[label][m]["p"] for label in out}).items():
-            out[label][m].update(h)
+        if pairs:
+            named = {label: {a: 1.0, b: -1.0} for label, (a, b) in pairs.items()}
+            for label, c in family_comparisons({v: s[m] for v, s in scores.items()}, named).items():
+                out[label][m] = c
+    for label, (_, b) in pairs.items():
+        out[label]["against"] = b
     return out
 
 
-def contrasts(named: dict[str, list[Variant]], runs: dict[str, Runs], summaries: dict[str, Any],
-              boot: np.ndarray) -> dict[str, Any]:
-    """2x2 interaction contrasts, each label's four cells weighted (+1, -1, -1, +1), paired by seed and image,
-    Holm within the family; a contrast with a degenerate cell is left out (that cell carries no effect to compare)."""
+def contrasts(named: dict[str, list[Variant]], scores: dict[str, Scores], summaries: dict[str, Any]) -> dict[str, Any]:
+    """2x2 interaction contrasts, each label's four cells weighted (+1, -1, -1, +1), paired by seed and image, one
+    family (bootstrap.family_comparisons, Holm within it); a contrast with a degenerate cell is left out (that cell
+    carries no effect to compare)."""
     out: dict[str, Any] = {"contrasts": {}, "excluded": []}
+    weights: dict[str, dict[str, float]] = {}
     for label, cells in named.items():
         if any(summaries[c.name]["degenerate"] for c in cells):
             out["excluded"].append(label)
             continue
-        terms = [(runs[c.name], w) for c, w in zip(cells, (1.0, -1.0, -1.0, 1.0), strict=True)]
-        out["contrasts"][label] = {"cells": [c.name for c in cells], **paired_contrast(terms, boot)}
-    for label, h in holm({k: c["p"] for k, c in out["contrasts"].items()}).items():
-        out["contrasts"][label].update(h)
+        weights[label] = {}
+        for c, w in zip(cells, (1.0, -1.0, -1.0, 1.0), strict=True):
+            weights[label][c.name] = weights[label].get(c.name, 0.0) + w
+    if weights:
+        fits = family_comparisons({v: s["macro_recall"] for v, s in scores.items()}, weights)
+        out["contrasts"] = {label: {"cells": [c.name for c in named[label]], **fits[label]} for label in weights}
     return out
 
 
-def interaction(study: StudyParams, family: list[Variant], runs: dict[str, Runs], summaries: dict[str, Any],
-                boot: np.ndarray) -> dict[str, Any]:
+def interaction(study: StudyParams, family: list[Variant], scores: dict[str, Scores], summaries: dict[str, Any]) -> dict[str, Any]:
     """Depth x activation: for each deeper depth d and activation a, (a at d - a at depth 1) - (ref at d - ref at
     depth 1), ref being the base's activation."""
     grid = depth_grid(study, family)
     ref = next((a for a in study.depth_activations if grid[(BASE_DEPTH, a)].axis == "base"), study.depth_activations[0])
     named = {f"depth {d}: {a} vs {ref}": [grid[(d, a)], grid[(BASE_DEPTH, a)], grid[(d, ref)], grid[(BASE_DEPTH, ref)]]
              for d in study.depths for a in study.depth_activations if a != ref}
-    return {"reference": ref, **contrasts(named, runs, summaries, boot)}
+    return {"reference": ref, **contrasts(named, scores, summaries)}
 
 
-def carryover(family: list[Variant], runs: dict[str, Runs], summaries: dict[str, Any], boot: np.ndarray) -> dict[str, Any]:
+def carryover(family: list[Variant], scores: dict[str, Scores], summaries: dict[str, Any]) -> dict[str, Any]:
     """Whether each one-factor pick carries over to the chosen architecture: (architecture + pick - architecture)
     - (base + pick - base); zero when the pick does on the architecture what it did on the base MLP."""
     arch = family[0]
     named = {f"{v.settings[-1][0]}={v.settings[-1][1]}": [v, arch, axis_variant(*v.settings[-1]), BASE] for v in family[1:]}
-    return {"control": arch.name, **contrasts(named, runs, summaries, boot)}
+    return {"control": arch.name, **contrasts(named, scores, summaries)}
 
 
 def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resamples: int, study: StudyParams,
-                best_single: str | None) -> dict[str, Any]:
+                best_single: str | None, valid: dict[str, list[float]]) -> dict[str, Any]:
     """On one test set: summaries per variant, each axis against its control (the carry-over round against the
     chosen architecture), the depth interaction, the carry-over contrasts, and the integrated model against the
     base, against `best_single` (the study variant with the best validation macro recall) and against the chosen
-    architecture alone."""
+    architecture alone. `valid` (load_valid) decides which variants are degenerate."""
     n = len(next(iter(runs.values()))[0][0])
     boot = bootstrap_counts(n, resamples, seed=0)
     out: dict[str, Any] = {"test_images": n, "variants": {}, "axes": {}}
+    scores = {v: run_scores(r, boot) for v, r in runs.items()}
     for v in trained(families).values():
         summary = summarize_variant(runs[v.name], boot)
         out["variants"][v.name] = {"axis": v.axis, "value": v.value, "settings": dict(v.settings), **summary,
-                                   "recall_per_class": per_class_recall(runs[v.name]), "degenerate": degenerate(summary)}
+                                   "recall_per_class": per_class_recall(runs[v.name]), "valid_macro_recall": valid[v.name],
+                                   "degenerate": degenerate(valid[v.name])}
     for axis, vs in families.items():
         if axis in ("base", "integrated", *GRIDS) or not vs:
             continue
@@ -129,14 +144,14 @@ def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resam
         kept = [n for n in others if not out["variants"][n]["degenerate"]]
         out["axes"][axis] = {"family": [v.name for v in vs], "control": control,
                              "degenerate": [n for n in others if n not in kept],
-                             "versus_control": compare(runs, {n: (n, control) for n in kept}, boot)}
-    seeds = len(study.seeds)
-    ses = [d["macro_recall"]["se"] for a in out["axes"].values() for d in a["versus_control"].values()]
-    out["detectable"] = {"macro_recall": detectable_difference(float(np.median(ses)), seeds)} if seeds > 1 and ses else None
+                             "versus_control": compare(scores, {n: (n, control) for n in kept})}
+    own = [d["macro_recall"]["detectable"] for a in out["axes"].values() for d in a["versus_control"].values()]
+    # the median of the comparisons' own detectable differences (each after Holm in its family)
+    out["detectable"] = {"macro_recall": float(np.median(own))} if own and None not in own else None
     if "depth_activation" in families:
-        out["depth_interaction"] = interaction(study, families["depth_activation"], runs, out["variants"], boot)
+        out["depth_interaction"] = interaction(study, families["depth_activation"], scores, out["variants"])
     if families.get("carryover"):
-        out["carryover"] = carryover(families["carryover"], runs, out["variants"], boot)
+        out["carryover"] = carryover(families["carryover"], scores, out["variants"])
     if "integrated" in families:
         pairs = {"base": ("integrated", "base")}
         if best_single and best_single != "base":
@@ -144,7 +159,7 @@ def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resam
         arch = families["carryover"][0].name if families.get("carryover") else None
         if arch and arch != best_single:
             pairs["chosen architecture alone"] = ("integrated", arch)
-        out["integrated"] = compare(runs, pairs, boot)
+        out["integrated"] = compare(scores, pairs)
     return out
 
 
@@ -175,7 +190,8 @@ def write_stats(study: StudyParams) -> str:  # type: ignore[valid-type]
     families = study_families(study, choice)
     runs = load_runs(families, study)
     best_single = choice["best_single"]
-    by_set = {t: study_stats(families, runs[t], study.bootstrap, study, best_single) for t in TEST_SETS}
+    valid = load_valid(families, study)
+    by_set = {t: study_stats(families, runs[t], study.bootstrap, study, best_single, valid) for t in TEST_SETS}
     label = data_label()
     write_json(paths.STATS, {"data": label, "seeds": list(study.seeds), "confirm_seeds": list(study.confirm_seeds),
                              "bootstrap_resamples": study.bootstrap, "best_single": best_single, **by_set,
