@@ -6,7 +6,6 @@ An axis sweeps one study key (study.<values>) around the base. Its values set mo
     value      one field, to the value itself (e.g. activation -> model.activation)
     preset     the fields of the named entry of presets.<preset> (optimizer, architecture)
     depth      model.hidden: the base architecture's first width, repeated value times (a grid with `grid_with`)
-    uncapped   model.activation to the value and train.max_epochs to study.<limit> (its first value is its control)
 
 A factor has a value in study.base (the control of every axis) and choose picks one of its values; a carried
 factor's pick is retried on the chosen architecture (the carry-over round). dvc.yaml's study_<name> stages are the
@@ -22,16 +21,14 @@ from dataclasses import dataclass
 class Axis:
     name: str            # the --axis name, the stage study_<name> and the variant prefix
     values: str          # study.<values> lists the values the axis trains besides the base's
-    kind: str            # value | preset | depth | uncapped (see the module docstring)
+    kind: str            # value | preset | depth (see the module docstring)
     question: str        # the report's question for the axis's family
     field: str = ""      # kind value: the "model.<f>" or "train.<f>" field the value sets
     preset: str = ""     # kind preset: presets.<preset> names the values; the section ("model"/"train") is `field`
     factor: bool = False   # in study.base and picked by choose
     carried: bool = False  # retried on the chosen architecture by the carry-over round
     label: str = "{value}"  # the base's value for the report, formatted with the value and its settings' fields
-    replaces: tuple[str, ...] = ()  # factors whose base value a value of this axis replaces (a factor: itself)
     grid_with: str = ""  # kind depth: study.<grid_with> lists the activations crossed with each depth
-    limit: str = ""      # kind uncapped: study.<limit> is its max_epochs
 
     @property
     def family(self) -> str:
@@ -61,9 +58,6 @@ AXES = (
     Axis("depth", "depths", "depth",
          "Do activation functions differ more in deeper MLPs (the original reviewers' hypothesis)?",
          grid_with="depth_activations"),
-    Axis("uncapped", "uncapped_activations", "uncapped",
-         "Without the epoch cap (patience alone stops training), does another activation beat the control?",
-         replaces=("activation",), limit="uncapped_max_epochs"),
 )
 
 
@@ -83,5 +77,6 @@ CARRIED = tuple(a.name for a in AXES if a.carried)
 
 
 def replaced(axis: Axis) -> tuple[str, ...]:
-    """The factors whose base value this axis's value replaces: a factor replaces its own."""
-    return (axis.name, *axis.replaces) if axis.factor else axis.replaces
+    """The factors whose base value this axis's value replaces: a factor replaces its own, a grid none (its
+    activation is given as an --axis of its own)."""
+    return (axis.name,) if axis.factor else ()

@@ -204,15 +204,13 @@ def _rule_of(cls: type, name: str) -> tuple[Any, Any, str]:
 
 def _axis_value(axis: Any) -> tuple[Any, Any, str]:
     """(type, rule, text) of one value of a study axis: a value axis's values are its field's, a preset axis's
-    are names in its presets section, a depth is a number of hidden layers, an uncapped value an activation."""
+    are names in its presets section, a depth is a number of hidden layers."""
     if axis.kind == "value":
         section, name = axis.field.split(".")
         return _rule_of(MlpParams if section == "model" else TrainParams, name)
     if axis.kind == "preset":
         return str, None, f"a name in presets.{axis.preset}"
-    if axis.kind == "depth":
-        return int, _positive, "an integer >= 1 (hidden layers)"
-    return _rule_of(MlpParams, "activation")
+    return int, _positive, "an integer >= 1 (hidden layers)"
 
 
 def _list_field(tp: Any, rule: Any, text: str) -> tuple[Any, Any]:
@@ -240,7 +238,7 @@ def _make(name: str, doc: str, fields: list[tuple[str, Any, Any]]) -> type:
 def _study_classes(axes: tuple[Any, ...]) -> tuple[type, type, type]:
     """StudyBaseParams, StudyTrainParams and StudyParams, derived from the axis registry (fer_pipeline.axes):
     study.base holds one value per factor, study.train the train fields no factor sets (and no seed: study.seeds
-    sets it), and study one list per axis (plus a depth grid's activations and the uncapped runs' epoch cap)."""
+    sets it), and study one list per axis (plus a depth grid's activations)."""
     values = {a.name: _axis_value(a) for a in axes}
     base = _make("StudyBaseParams", "The study's control: one value per factor, in the axes' vocabulary.",
                  [(a.name, values[a.name][0], _check(*values[a.name][1:]) if values[a.name][1] else field())
@@ -254,8 +252,6 @@ def _study_classes(axes: tuple[Any, ...]) -> tuple[type, type, type]:
         lists.append((a.values, *_list_field(*values[a.name])))
         if a.grid_with:
             lists.append((a.grid_with, *_list_field(*_rule_of(MlpParams, "activation"))))
-        if a.limit:
-            lists.append((a.limit, int, _check(_positive, "an integer >= 1")))
     study = _make("StudyParams", "The study: its seeds, base, shared training settings and one list per axis, "
                   "every value a variant trained once per seed.",
                   [("seeds", *_list_field(int, None, "")), ("confirm_seeds", *_list_field(int, None, "")),

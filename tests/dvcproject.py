@@ -22,8 +22,7 @@ TINY = {
     "presets.architectures.mlp1.hidden": [64], "study.train.max_epochs": 4,
     "study.seeds": [0], "study.confirm_seeds": [100], "study.activations": ACTIVATIONS, "study.batch_sizes": [64],
     "study.optimizers": ["sgd"], "study.architectures": ["mlp3"], "study.imbalances": ["class_weights"],
-    "study.depths": [2], "study.depth_activations": ["relu"], "study.uncapped_activations": ["relu"],
-    "study.uncapped_max_epochs": 6, "study.bootstrap": 200,
+    "study.depths": [2], "study.depth_activations": ["relu"], "study.bootstrap": 200,
     "presets.architectures.mlp3.hidden": [32, 16],
     "cnn.model.channels": [4, 8], "cnn.train.max_epochs": 2, "cnn.train.max_steps": 20,
 }
@@ -33,7 +32,6 @@ STUDY_RUNS = {
     "study_activation@tanh": "study/activation-tanh/s0", "study_batch_size@64": "study/batchsize-64/s0",
     "study_optimizer@sgd": "study/optimizer-sgd/s0", "study_architecture@mlp3": "study/architecture-mlp3/s0",
     "study_imbalance@class_weights": "study/imbalance-class_weights/s0", "study_depth@2-relu": "study/depth-2-relu/s0",
-    "study_uncapped@relu": "study/uncapped-relu/s0",
     "study_integrated": "integrated/integrated/s100",
 }
 VARIANTS = ["baseline", "cnn", *STUDY_RUNS.values()]

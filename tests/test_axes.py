@@ -51,8 +51,11 @@ y = rng.integers(0, 7, 500)
 fams = study_families(study, {"carryover": None})
 runs = {n: [(y, np.where(rng.random(len(y)) < 0.5, y, (y + 1) % 7)) for _ in variant_seeds(v, study)]
         for n, v in trained(fams).items()}
-test = study_stats(fams, runs, 200, study, choice["best_single"], {n: [0.3] * len(r) for n, r in runs.items()})
+training = {n: {"valid_macro_recall": [0.3] * len(r), "epochs_trained": [5] * len(r), "best_epoch": [2] * len(r),
+                 "stop_reason": ["patience"] * len(r)} for n, r in runs.items()}
+test = study_stats(fams, runs, 200, study, choice["best_single"], training)
 stats = {"seeds": list(study.seeds), "confirm_seeds": list(study.confirm_seeds), "bootstrap_resamples": 200,
+         "stopping": {"max_epochs": 60, "runs": 3, "capped": [], "most_epochs": 5},
          "test": test, "test_dedup": test, "dedup_disagreements": []}
 design = {"architecture": "base", "round": {}, "integrated": choice["chosen"], "predicted_valid_macro_recall": None,
           "why": "the base's architecture"}
@@ -100,8 +103,8 @@ def test_a_toy_axis_added_to_the_registry_alone_reaches_every_consumer(tmp_path)
 
 def test_factors_and_carried_come_from_the_flags():
     """choose's factors are the axes flagged factor (the architecture first: it decides the family the others
-    change), the carry-over round's are those flagged carried; a factor's value replaces its own base value."""
+    change), the carry-over round's are those flagged carried; a factor's value replaces its own base value, a grid's none."""
     assert FACTORS[0] == "architecture" and set(FACTORS) == {a.name for a in AXES if a.factor}
     assert CARRIED == tuple(a.name for a in AXES if a.carried) and set(CARRIED) <= set(FACTORS)
     assert all(replaced(a)[0] == a.name for a in AXES if a.factor)
-    assert replaced(next(a for a in AXES if a.name == "uncapped")) == ("activation",)
+    assert all(replaced(a) == () for a in AXES if not a.factor)

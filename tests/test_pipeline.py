@@ -29,7 +29,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dst
 
 
-AXES = ("activation", "batch_size", "optimizer", "architecture", "imbalance", "depth_activation", "uncapped", "base",
+AXES = ("activation", "batch_size", "optimizer", "architecture", "imbalance", "depth_activation", "base",
         "integrated", "carryover")
 
 
@@ -122,7 +122,7 @@ SUMMARY = {"choose", "stats", "report"}  # the stages that read the whole study 
     # integrated model take every factor from choice.json/design.json, so only study.train moves them; choose
     # checks the axes against the base (nothing trained twice), and choose, stats and report read the whole
     # study section, base and train included
-    ("study.base.activation", "tanh", study_stages(("activation", "depth", "integrated", "uncapped")) | SUMMARY),
+    ("study.base.activation", "tanh", study_stages(("activation", "depth", "integrated")) | SUMMARY),
     ("study.base.batch_size", 16, study_stages(("batch_size", "integrated")) | SUMMARY),
     ("presets.optimizers.adam.lr", 0.01, study_stages(("optimizer", "integrated")) | {"choose"}),
     ("presets.architectures.mlp1.hidden", [48], study_stages(("architecture", "integrated")) | {"choose"}),

@@ -20,7 +20,7 @@ STUDY = StudyParams(seeds=(0, 1, 2), confirm_seeds=(10, 11, 12),
                     train=ParamsFile(ROOT / "params.yaml").section(StudyTrainParams, "study.train"),
                     activations=("sigmoid", "tanh"), batch_sizes=(64,),
                     optimizers=("sgd",), architectures=("mlp3",), imbalances=("class_weights",), depths=(3,),
-                    depth_activations=("relu", "tanh"), uncapped_activations=("relu", "tanh"), uncapped_max_epochs=100,
+                    depth_activations=("relu", "tanh"),
                     bootstrap=200)
 RNG = np.random.default_rng(0)
 Y = RNG.integers(0, 7, 3000)
@@ -31,9 +31,13 @@ def runs(right: float, seeds: int = 3) -> list:
     return [(Y, np.where(RNG.random(len(Y)) < right, Y, (Y + 1) % 7)) for _ in range(seeds)]
 
 
-def learned(data: dict, chance: tuple[str, ...] = ()) -> dict[str, list[float]]:
-    """Validation macro recall per variant and seed: 0.5 (it learned), CHANCE for the variants named in chance."""
-    return {n: [CHANCE if n in chance else 0.5] * len(r) for n, r in data.items()}
+def learned(data: dict, chance: tuple[str, ...] = (), capped: tuple[str, ...] = ()) -> dict[str, dict[str, list]]:
+    """Each variant's training record per seed (stats.load_training): validation macro recall 0.5 (it learned),
+    CHANCE for the variants named in chance; stopped by patience after 10 epochs, by the cap (max_epochs, after 60)
+    for the variants named in capped."""
+    return {n: {"valid_macro_recall": [CHANCE if n in chance else 0.5] * len(r),
+                "epochs_trained": [60 if n in capped else 10] * len(r), "best_epoch": [57 if n in capped else 7] * len(r),
+                "stop_reason": ["max_epochs" if n in capped else "patience"] * len(r)} for n, r in data.items()}
 
 
 def crafted(**scores: float) -> tuple[dict, dict]:
@@ -47,7 +51,7 @@ def test_axes_compare_with_the_control_never_the_test_best():
     (sigmoid): every value is compared with the base, and the integrated model with the validation pick; the
     test-best is never a reference."""
     families, data = crafted(base=0.6, activation_tanh=0.9, activation_sigmoid=0.62)
-    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid", valid=learned(data))
+    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid", training=learned(data))
     axis = stats["axes"]["activation"]
     assert axis["control"] == "base" and "best" not in axis
     assert set(axis["versus_control"]) == {"activation-sigmoid", "activation-tanh"}
@@ -80,7 +84,7 @@ def test_degenerate_variants_are_flagged_on_validation_and_left_out():
     compared: the flag shapes the families, so test never decides it."""
     families, data = crafted(base=0.6, activation_sigmoid=0.9)
     data["activation-tanh"] = [(Y, np.zeros_like(Y)) for _ in range(3)]
-    stats = study_stats(families, data, 200, STUDY, best_single="base", valid=learned(data, chance=("activation-sigmoid",)))
+    stats = study_stats(families, data, 200, STUDY, best_single="base", training=learned(data, chance=("activation-sigmoid",)))
     assert stats["variants"]["activation-sigmoid"]["degenerate"]
     assert stats["variants"]["activation-sigmoid"]["valid_macro_recall"] == [CHANCE] * 3
     assert not stats["variants"]["activation-tanh"]["degenerate"]
@@ -93,14 +97,14 @@ def test_depth_question_is_an_interaction_interval():
     """With depth helping tanh by +0.3 and relu by 0, the interaction contrast (tanh at 3 - tanh at 1) - (relu at
     3 - relu at 1) is about +0.3 and significant; the reference is the base's activation (relu)."""
     families, data = crafted(base=0.6, activation_tanh=0.6, depth_3_relu=0.6, depth_3_tanh=0.9)
-    inter = study_stats(families, data, 200, STUDY, best_single="base", valid=learned(data))["depth_interaction"]
+    inter = study_stats(families, data, 200, STUDY, best_single="base", training=learned(data))["depth_interaction"]
     assert inter["reference"] == "relu"
     c = inter["contrasts"]["depth 3: tanh vs relu"]
     assert c["cells"] == ["depth-3-tanh", "activation-tanh", "depth-3-relu", "base"]
     assert abs(c["difference"] - 0.3) < 0.05 and c["significant_holm"]
     families, data = crafted(base=0.6, depth_3_relu=0.7)
     data |= {"activation-tanh": data["base"], "depth-3-tanh": data["depth-3-relu"]}  # an interaction of exactly 0
-    inter = study_stats(families, data, 200, STUDY, best_single="base", valid=learned(data))["depth_interaction"]
+    inter = study_stats(families, data, 200, STUDY, best_single="base", training=learned(data))["depth_interaction"]
     c = inter["contrasts"]["depth 3: tanh vs relu"]
     assert abs(c["difference"]) < 0.05 and not c["significant_holm"]
 
@@ -134,7 +138,7 @@ def test_carryover_is_an_interaction_interval():
     also with the architecture alone."""
     families, data = with_round(base=0.5, activation_sigmoid=0.7, architecture_mlp3=0.6, carryover_activation=0.6)
     data |= {"optimizer-sgd": data["base"], "carryover-optimizer": data["architecture-mlp3"]}  # sgd changes nothing
-    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid", valid=learned(data))
+    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid", training=learned(data))
     c = stats["carryover"]["contrasts"]
     assert c["activation=sigmoid"]["cells"] == ["carryover-activation", "architecture-mlp3", "activation-sigmoid", "base"]
     assert abs(c["activation=sigmoid"]["difference"] + 0.2) < 0.05 and c["activation=sigmoid"]["significant_holm"]

@@ -70,8 +70,6 @@ def test_axis_values_are_typed_and_set_one_field():
     assert (model.activation, train.batch_size, train.imbalance, train.seed) == ("tanh", 64, "class_weights", 2)
     model, _ = model_and_train(pf, "study", ["depth=3"], None, ["train.seed=0"])
     assert model.hidden == (RAW["presets"]["architectures"][RAW["study"]["base"]["architecture"]]["hidden"][0],) * 3
-    model, train = model_and_train(pf, "study", ["uncapped=tanh"], None, ["train.seed=0"])
-    assert (model.activation, train.max_epochs) == ("tanh", RAW["study"]["uncapped_max_epochs"])
 
 
 def test_swept_key_is_never_read():
@@ -80,8 +78,8 @@ def test_swept_key_is_never_read():
     model_and_train(pf, "study", ["activation=tanh"], None, ["train.seed=1"])
     assert "study.base.activation" not in pf.read and "study.base.architecture" in pf.read
     pf = ParamsFile(PARAMS)
-    model_and_train(pf, "study", ["uncapped=tanh"], None, ["train.seed=1"])
-    assert "study.base.activation" not in pf.read and "study.train.max_epochs" not in pf.read
+    model_and_train(pf, "study", ["depth=3", "activation=tanh"], None, ["train.seed=1"])
+    assert "study.base.activation" not in pf.read and "study.train.max_epochs" in pf.read
 
 
 def test_bad_axis_values_are_refused():
@@ -235,7 +233,6 @@ def test_carryover_run_is_the_architecture_with_one_pick(tmp_path, monkeypatch):
     ("batch_sizes", [32, 64], "lists 32, which trains the base itself"),
     ("depths", [1, 3], "lists 1, the base's own depth"),
     ("depth_activations", ["gelu"], "lists 'gelu', which is neither in study.activations"),
-    ("uncapped_max_epochs", 15, r"study.uncapped_max_epochs \(15\) must exceed study.train.max_epochs"),
     ("base", {"architecture": "mlp3"}, "must be an MLP of 1 hidden layer"),
 ])
 def test_copies_of_the_base_are_refused(key, value, match):

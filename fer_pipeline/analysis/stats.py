@@ -58,11 +58,28 @@ def load_runs(families: dict[str, list[Variant]], study: StudyParams) -> dict[st
     return out
 
 
-def load_valid(families: dict[str, list[Variant]], study: StudyParams) -> dict[str, list[float]]:
-    """Variant name -> each seed's validation macro recall at its kept epoch (DVCLive's summary), in load_runs'
-    seed order."""
-    return {v.name: [float(read_json(paths.live_summary(v.run(s)))["valid"]["macro_recall"]) for s in variant_seeds(v, study)]
-            for v in trained(families).values()}
+TRAINING = ("epochs_trained", "best_epoch", "stop_reason")  # how each run's training ended (DVCLive's summary)
+
+
+def load_training(families: dict[str, list[Variant]], study: StudyParams) -> dict[str, dict[str, list[Any]]]:
+    """Variant name -> per seed (load_runs' order), from each run's DVCLive summary: the validation macro recall at
+    its kept epoch ("valid_macro_recall"), the epochs it trained, its kept epoch and what stopped it. All of it is
+    training and validation: the degenerate flag and the stopping table never read test."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    for v in trained(families).values():
+        summaries = [read_json(paths.live_summary(v.run(s))) for s in variant_seeds(v, study)]
+        out[v.name] = {"valid_macro_recall": [float(x["valid"]["macro_recall"]) for x in summaries],
+                       **{k: [x[k] for x in summaries] for k in TRAINING}}
+    return out
+
+
+def stopping(training: dict[str, dict[str, list[Any]]], max_epochs: int) -> dict[str, Any]:
+    """Whether the epoch cap cut the study's runs: the runs stopped by it (max_epochs) rather than by patience, by
+    name, and the most epochs any run trained. A run the cap stopped had improved on validation within its last
+    `patience` epochs, so its variant's verdicts depend on the cap; the report says so."""
+    capped = [f"{name}/s{i}" for name, t in training.items() for i, r in enumerate(t["stop_reason"]) if r == "max_epochs"]
+    return {"max_epochs": max_epochs, "runs": sum(len(t["stop_reason"]) for t in training.values()),
+            "capped": capped, "most_epochs": max(e for t in training.values() for e in t["epochs_trained"])}
 
 
 def degenerate(valid_macro_recall: list[float]) -> bool:
@@ -123,11 +140,11 @@ def carryover(family: list[Variant], scores: dict[str, Scores], summaries: dict[
 
 
 def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resamples: int, study: StudyParams,
-                best_single: str | None, valid: dict[str, list[float]]) -> dict[str, Any]:
+                best_single: str | None, training: dict[str, dict[str, list[Any]]]) -> dict[str, Any]:
     """On one test set: summaries per variant, each axis against its control (the carry-over round against the
     chosen architecture), the depth interaction, the carry-over contrasts, and the integrated model against the
     base, against `best_single` (the study variant with the best validation macro recall) and against the chosen
-    architecture alone. `valid` (load_valid) decides which variants are degenerate."""
+    architecture alone. `training` (load_training) decides which variants are degenerate, on validation."""
     n = len(next(iter(runs.values()))[0][0])
     boot = bootstrap_counts(n, resamples, seed=0)
     out: dict[str, Any] = {"test_images": n, "variants": {}, "axes": {}}
@@ -135,8 +152,8 @@ def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resam
     for v in trained(families).values():
         summary = summarize_variant(runs[v.name], boot)
         out["variants"][v.name] = {"axis": v.axis, "value": v.value, "settings": dict(v.settings), **summary,
-                                   "recall_per_class": per_class_recall(runs[v.name]), "valid_macro_recall": valid[v.name],
-                                   "degenerate": degenerate(valid[v.name])}
+                                   "recall_per_class": per_class_recall(runs[v.name]), **training[v.name],
+                                   "degenerate": degenerate(training[v.name]["valid_macro_recall"])}
     for axis, vs in families.items():
         if axis in ("base", "integrated", *GRIDS) or not vs:
             continue
@@ -190,11 +207,12 @@ def write_stats(study: StudyParams) -> str:  # type: ignore[valid-type]
     families = study_families(study, choice)
     runs = load_runs(families, study)
     best_single = choice["best_single"]
-    valid = load_valid(families, study)
-    by_set = {t: study_stats(families, runs[t], study.bootstrap, study, best_single, valid) for t in TEST_SETS}
+    training = load_training(families, study)
+    by_set = {t: study_stats(families, runs[t], study.bootstrap, study, best_single, training) for t in TEST_SETS}
     label = data_label()
     write_json(paths.STATS, {"data": label, "seeds": list(study.seeds), "confirm_seeds": list(study.confirm_seeds),
-                             "bootstrap_resamples": study.bootstrap, "best_single": best_single, **by_set,
+                             "bootstrap_resamples": study.bootstrap, "best_single": best_single,
+                             "stopping": stopping(training, study.train.max_epochs), **by_set,
                              "dedup_disagreements": disagreements(by_set)})
     stats = by_set["test"]
     for axis, table in axis_metrics(stats, families).items():

@@ -45,17 +45,14 @@ def preset_class(axis: Axis) -> type:
 def axis_settings(axis: str, value: Any, preset: Any = None, width: int | None = None) -> Settings:
     """The model/train fields one axis value sets (by the axis's kind, fer_pipeline.axes): a value axis sets its
     field; a preset axis its preset's fields; a depth repeats the base architecture's first hidden `width` that
-    many times; an uncapped activation trains up to `width` epochs (study.uncapped_max_epochs), so patience alone
-    stops it."""
+    many times."""
     a = axis_of(axis)
     if a.kind == "value":
         section, name = a.field.split(".")
         return {section: {name: value}}
     if a.kind == "preset":
         return {a.section: vars(preset)}
-    if a.kind == "depth":
-        return {"model": {"hidden": [width] * int(value)}}
-    return {"model": {"activation": value}, "train": {"max_epochs": width}}
+    return {"model": {"hidden": [width] * int(value)}}
 
 
 def read_axis(pf: ParamsFile, axis: str, value: Any) -> Settings:
@@ -69,8 +66,6 @@ def read_axis(pf: ParamsFile, axis: str, value: Any) -> Settings:
         if base.family != "mlp":
             raise FerError(f"{pf.where}: --axis depth needs an MLP base (study.base.architecture is {arch}, a {base.family})")
         width = base.hidden[0]
-    elif a.kind == "uncapped":
-        width = pf.field(StudyParams, f"study.{a.limit}")
     return axis_settings(a.name, value, preset, width)
 
 
@@ -186,20 +181,18 @@ GRIDS = tuple(a.family for a in AXES if a.kind == "depth")  # families compared 
 def study_variants(study: StudyParams, axes: tuple[Axis, ...] = AXES) -> dict[str, list[Variant]]:  # type: ignore[valid-type]
     """Every comparison family in study order (fer_pipeline.axes), control first: each factor's axis is [base, its
     values]; a depth axis is the grid (depth, activation) over BASE_DEPTH and its depths, whose depth-1 row is the
-    base or an activation-axis run (a grid activation missing from study.activations is the base's own); an
-    uncapped axis's first value is its control; base and integrated are families of one."""
+    base or an activation-axis run (a grid activation missing from study.activations is the base's own); base
+    and integrated are families of one."""
     families: dict[str, list[Variant]] = {}
     for a in axes:
         values = getattr(study, a.values)
         if a.factor:
             families[a.family] = [BASE, *(axis_variant(a.name, str(v)) for v in values)]
-        elif a.kind == "depth":
+        else:  # a depth grid
             by_activation = {v.value: v for v in families["activation"][1:]}
             grid = getattr(study, a.grid_with)
             families[a.family] = [by_activation.get(x, BASE) for x in grid] + [
                 Variant(f"{a.name}-{d}-{x}", a.family, ((a.name, str(d)), ("activation", x))) for d in values for x in grid]
-        else:
-            families[a.family] = [Variant(f"{a.name}-{x}", a.family, ((a.name, x),)) for x in values]
     return families | {"base": [BASE], "integrated": [INTEGRATED]}
 
 
@@ -251,8 +244,7 @@ def trained(families: dict[str, list[Variant]]) -> dict[str, Variant]:
 def check_no_copies(study: StudyParams, presets: PresetsParams, where: str) -> None:  # type: ignore[valid-type]
     """Nothing is trained twice: no axis may list the base's own value (the base is every axis's control, trained
     once as study_base), the depth grid's base must be an MLP of BASE_DEPTH layers whose depth no depth repeats,
-    a grid activation missing from study.activations must be the base's (its depth-1 row is the base run), and the
-    uncapped runs must train longer than the capped ones."""
+    and a grid activation missing from study.activations must be the base's (its depth-1 row is the base run)."""
     for a in AXES:
         if a.factor and getattr(study.base, a.name) in getattr(study, a.values):
             raise FerError(f"{where}: study.{a.values} lists {getattr(study.base, a.name)!r}, which trains the base itself "
@@ -264,9 +256,6 @@ def check_no_copies(study: StudyParams, presets: PresetsParams, where: str) -> N
     if BASE_DEPTH in study.depths:
         raise FerError(f"{where}: study.depths lists {BASE_DEPTH}, the base's own depth; remove it "
                        "(the depth grid's first row is the base and the activation axis)")
-    if study.uncapped_max_epochs <= study.train.max_epochs:
-        raise FerError(f"{where}: study.uncapped_max_epochs ({study.uncapped_max_epochs}) must exceed "
-                       f"study.train.max_epochs ({study.train.max_epochs}), or the uncapped runs copy the activation axis")
     missing = [a for a in study.depth_activations if a not in study.activations and a != study.base.activation]
     if missing:
         raise FerError(f"{where}: study.depth_activations lists {missing[0]!r}, which is neither in study.activations "
