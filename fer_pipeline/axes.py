@@ -1,5 +1,5 @@
 """The study's axes, each declared once: everything else (params.StudyParams and its base, the variants, choose's
-factors, the carry-over round, the stage arguments, the report's questions) is derived from AXES.
+factors, the factorial's factors, the stage arguments, the report's questions) is derived from AXES.
 
 An axis sweeps one study key (study.<values>) around the base. Its values set model/train fields by kind:
 
@@ -7,8 +7,9 @@ An axis sweeps one study key (study.<values>) around the base. Its values set mo
     preset     the fields of the named entry of presets.<preset> (optimizer, architecture)
     depth      model.hidden: the base architecture's first width, repeated value times (a grid with `grid_with`)
 
-A factor has a value in study.base (the control of every axis) and choose picks one of its values; a carried
-factor's pick is retried on the chosen architecture (the carry-over round). dvc.yaml's study_<name> stages are the
+A factor has a value in study.base (the control of every axis) and choose picks one of its values; the
+carried factors' picks are measured together at the chosen architecture (the factorial,
+analysis/factorial.py). dvc.yaml's study_<name> stages are the
 only other place an axis appears; tests/test_stage_contract.py fails when they disagree with this registry.
 """
 
@@ -26,7 +27,7 @@ class Axis:
     field: str = ""      # kind value: the "model.<f>" or "train.<f>" field the value sets
     preset: str = ""     # kind preset: presets.<preset> names the values; the section ("model"/"train") is `field`
     factor: bool = False   # in study.base and picked by choose
-    carried: bool = False  # retried on the chosen architecture by the carry-over round
+    carried: bool = False  # a factor of the factorial at the chosen architecture
     label: str = "{value}"  # the base's value for the report, formatted with the value and its settings' fields
     grid_with: str = ""  # kind depth: study.<grid_with> lists the activations crossed with each depth
 

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from fer_pipeline import FerError
-from fer_pipeline.axes import AXES, CARRIED
+from fer_pipeline.axes import AXES
 from fer_pipeline.params import START_SECTIONS
 
 
-def stage_args(doc: str, variant: bool = False, argv: list[str] | None = None, carry: bool = False) -> argparse.Namespace:
+def stage_args(doc: str, variant: bool = False, argv: list[str] | None = None, point: bool = False) -> argparse.Namespace:
     """Parse --params, for per-variant stages --variant, --from, --axis, --choice and --set, and for the study
-    stage --carry."""
+    stage --point."""
     p = argparse.ArgumentParser(description=doc)
     p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     if variant:
@@ -31,10 +31,10 @@ def stage_args(doc: str, variant: bool = False, argv: list[str] | None = None, c
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="one model/train field for this run, e.g. train.seed=1, or where the train stage runs, "
                             "e.g. runtime.processes=2 (YAML value)")
-    if carry:
-        p.add_argument("--carry", metavar="FACTOR", choices=CARRIED,
-                       help="the carry-over round: --choice's chosen architecture with this factor's pick "
-                            f"({', '.join(CARRIED)})")
+    if point:
+        p.add_argument("--point", type=int, metavar="INDEX",
+                       help="the factorial at the chosen architecture: --choice's point INDEX (1 or more; point 0 is "
+                            "the chosen architecture alone, its axis run)")
     return p.parse_args(argv)
 
 

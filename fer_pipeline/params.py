@@ -254,10 +254,18 @@ def _study_classes(axes: tuple[Any, ...]) -> tuple[type, type, type]:
             lists.append((a.grid_with, *_list_field(*_rule_of(MlpParams, "activation"))))
     study = _make("StudyParams", "The study: its seeds, base, shared training settings and one list per axis, "
                   "every value a variant trained once per seed.",
-                  [("seeds", *_list_field(int, None, "")), ("confirm_seeds", *_list_field(int, None, "")),
+                  [("seeds", *_list_field(int, None, "")), ("cnn_seeds", *_list_field(int, None, "")),
                    ("base", base, field()), ("train", train, field()), *lists,
                    ("bootstrap", int, _check(lambda v: v >= 100, "an integer >= 100 (bootstrap resamples of the test images)"))])
+    study.problem = _study_problem
     return base, train, study
+
+
+def _study_problem(study: Any) -> tuple[str, str] | None:
+    """The CNNs' seeds must be some of the MLPs' (a CNN pairs with an MLP on the seeds they share)."""
+    if not set(study.cnn_seeds) <= set(study.seeds):
+        return "cnn_seeds", f"a subset of study.seeds ({', '.join(map(str, study.seeds))}): a CNN pairs with the MLPs by seed"
+    return None
 
 
 StudyBaseParams, StudyTrainParams, StudyParams = _study_classes(AXES)

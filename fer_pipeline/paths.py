@@ -15,7 +15,7 @@ NORMALIZATION = PREPROCESS / "normalization.json"  # how stages scale DATASET's 
 SPLIT = Path("data/split/indices.npz")
 
 CHOICE = Path("data/choose/choice.json")
-DESIGN = Path("data/design/design.json")  # the integrated model's settings, from the carry-over round
+DESIGN = Path("data/design/design.json")  # the factorial's fit on validation and the integrated model it picks
 STATS = Path("data/stats/stats.json")
 STUDY_METRICS = Path("metrics/study")  # the stats stage's per-axis tables, one <axis>.json each
 STUDY_PLOT = Path("plots/study/variants.csv")  # the stats stage's per-variant macro recall, for `dvc plots`
@@ -32,8 +32,8 @@ EVALUATE_METRICS = Path("metrics/evaluate")
 PLOTS = Path("plots")
 
 # The first part of a run name that groups runs (variants.Variant.path): the recipe's run, the study's axis
-# variants, the carry-over round's and the integrated model's.
-RECIPE_RUN, STUDY_RUNS, CARRYOVER_RUNS, INTEGRATED_RUNS = "cnn", "study", "carryover", "integrated"
+# variants and the factorial's own points.
+RECIPE_RUN, STUDY_RUNS, FACTORIAL_RUNS = "cnn", "study", "factorial"
 
 
 def study_metrics_file(axis: str) -> Path:

@@ -20,24 +20,22 @@ TINY = {
     "data.source": "auto", "data.path": "data/raw", "data.synthetic.train_size": 2000, "data.synthetic.test_size": 300,
     "model.hidden": [64], "train.max_epochs": 10, "runtime.threads": 1,
     "presets.architectures.mlp1.hidden": [64], "study.train.max_epochs": 4,
-    "study.seeds": [0], "study.confirm_seeds": [100], "study.activations": ACTIVATIONS, "study.batch_sizes": [64],
+    "study.seeds": [0], "study.cnn_seeds": [0], "study.activations": ACTIVATIONS, "study.batch_sizes": [64],
     "study.optimizers": ["sgd"], "study.architectures": ["mlp3"], "study.imbalances": ["class_weights"],
     "study.depths": [2], "study.depth_activations": ["relu"], "study.bootstrap": 200,
     "presets.architectures.mlp3.hidden": [32, 16],
     "cnn.model.channels": [4, 8], "cnn.train.max_epochs": 2, "cnn.train.max_steps": 20,
 }
-# The study's stages and the run each trains (one seed in the tiny copy; the integrated model's is its own)
+# The study's one-factor stages and the run each trains (one seed in the tiny copy)
 STUDY_RUNS = {
     "study_base": "study/base/s0", "study_activation@sigmoid": "study/activation-sigmoid/s0",
     "study_activation@tanh": "study/activation-tanh/s0", "study_batch_size@64": "study/batchsize-64/s0",
     "study_optimizer@sgd": "study/optimizer-sgd/s0", "study_architecture@mlp3": "study/architecture-mlp3/s0",
     "study_imbalance@class_weights": "study/imbalance-class_weights/s0", "study_depth@2-relu": "study/depth-2-relu/s0",
-    "study_integrated": "integrated/integrated/s100",
 }
 VARIANTS = ["baseline", "cnn", *STUDY_RUNS.values()]
-# The carry-over round's stages: what each trains depends on choose's picks (data/choose/choice.json).
-CARRYOVER_STAGES = {"study_carryover@activation", "study_carryover@batch_size", "study_carryover@optimizer",
-                    "study_carryover@imbalance"}
+# The factorial's stages: what each trains depends on choose's picks (data/choose/choice.json).
+FACTORIAL_STAGES = {f"study_factorial@{i}" for i in range(1, 8)}
 ENV = {
     **os.environ,
     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",

@@ -225,3 +225,23 @@ def test_holm_interval_excludes_zero_iff_significant_after_holm():
             assert (lo > 0 or hi < 0) == c["significant_holm"], c
             assert lo <= c["ci95"][0] and c["ci95"][1] <= hi  # never narrower than the unadjusted one
             assert c["detectable"] > 0
+
+
+def test_variants_with_fewer_seeds_are_compared_on_the_seeds_they_share():
+    """A family whose CNN has seeds 0-2 and whose MLPs have 0-4: the CNN's comparison uses seeds 0-2 of the control
+    (seed ids, not positions), the MLP's all five, each fitted in its own group; Holm runs over both. The same
+    numbers with the control cut to seeds 0-2 by hand give the CNN's comparison exactly."""
+    rng = np.random.default_rng(5)
+    plain = {"base": rng.normal(0.3, 0.01, 5), "mlp3": rng.normal(0.31, 0.01, 5), "mlp3_bn": rng.normal(0.3, 0.01, 5),
+             "cnn": rng.normal(0.45, 0.01, 3)}
+    scores = {v: (p, p[:, None] + rng.normal(0, 0.003, (len(p), 200))) for v, p in plain.items()}
+    seeds = {v: (0, 1, 2) if v == "cnn" else (0, 1, 2, 3, 4) for v in plain}
+    named = {v: {v: 1.0, "base": -1.0} for v in ("mlp3", "mlp3_bn", "cnn")}
+    out = family_comparisons(scores, named, seeds=seeds)
+    assert [out[v]["seeds"] for v in named] == [5, 5, 3] and out["cnn"]["seed_ids"] == [0, 1, 2]
+    assert out["mlp3"]["df"] > 4  # pooled over base, mlp3 and mlp3_bn: (3-1)(5-1) = 8 before the image term
+    cut = {"base": (scores["base"][0][:3], scores["base"][1][:3]), "cnn": scores["cnn"]}
+    alone = family_comparisons(cut, {"cnn": {"cnn": 1.0, "base": -1.0}})["cnn"]
+    assert out["cnn"]["difference"] == pytest.approx(alone["difference"]) and out["cnn"]["se"] == pytest.approx(alone["se"])
+    assert out["cnn"]["method"] == "per-pair" and "nothing to pool" in out["cnn"]["pooling"]["reason"]
+    assert max(c["p_holm"] for c in out.values()) <= 1.0 and out["cnn"]["p_holm"] >= out["cnn"]["p"]

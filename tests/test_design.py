@@ -1,88 +1,114 @@
-"""fer_pipeline.analysis.design: the carry-over round's fit on validation and the integrated model it predicts best."""
+"""fer_pipeline.analysis.design: the factorial's fit on validation (never test) and the integrated model, always a
+point of the design, so never trained twice."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from fer_pipeline import paths
-from fer_pipeline.analysis.design import design_record, effect, fit, round_recalls
-from fer_pipeline.analysis.variants import merge, run_name
+from fer_pipeline.analysis.choose import factorial_design, study_and_presets
+from fer_pipeline.analysis.design import design_record, point_recalls
+from fer_pipeline.analysis.factorial import fraction
+from fer_pipeline.analysis.variants import factorial_variants, run_name
+from fer_pipeline.params import ParamsFile
 
-# Each seed's valid macro recall of the architecture alone: seeds differ a lot (training noise) ...
-CONTROL = [0.40, 0.45, 0.52]
-# ... and each pick moves every seed by a known amount (the effect the fit must recover, paired by seed).
-AT_ARCH = {"activation": -0.01, "batch_size": 0.02, "optimizer": 0.0, "imbalance": 0.05}
-AT_BASE = {"activation": 0.02, "batch_size": 0.03, "optimizer": 0.01, "imbalance": -0.04}
-PICKS = {"activation": "tanh", "batch_size": 64, "optimizer": "rmsprop", "imbalance": "weighted_sampler"}
-PARTS = {"activation": {"model": {"activation": "tanh"}}, "batch_size": {"train": {"batch_size": 64}},
-         "optimizer": {"train": {"optimizer": "rmsprop", "lr": 3e-4}}, "imbalance": {"train": {"imbalance": "weighted_sampler"}}}
-ARCH_SETTINGS = {"model": {"family": "cnn", "activation": "relu"},
-                 "train": {"batch_size": 32, "optimizer": "adam", "lr": 1e-3, "imbalance": "none"}}
+from .conftest import ROOT
+
+STUDY, PRESETS = study_and_presets(ParamsFile(ROOT / "params.yaml"))
+PICKS = {"activation": "leaky_relu", "batch_size": "64", "optimizer": "rmsprop", "imbalance": "weighted_sampler"}
+EFFECT = {"activation": 0.0, "batch_size": -0.04, "optimizer": 0.0, "imbalance": 0.05}  # valid macro recall, + minus -
 
 
-def crafted_choice() -> dict:
-    """A choice.json whose one-factor axes (around the base MLP) show AT_BASE, every pick carried to the CNN."""
-    base = [0.30, 0.28, 0.33]
-    valid = {f: {"base": base, str(PICKS[f]): [b + AT_BASE[f] for b in base]} for f in PICKS}
-    return {"chosen": {"architecture": "cnn", **{f: str(v) for f, v in PICKS.items()}}, "valid_macro_recall": valid,
-            "settings": {"model": {}, "train": {}},
-            "carryover": {"architecture": "cnn", "settings": ARCH_SETTINGS,
-                          "factors": {f: {"value": PICKS[f], "settings": PARTS[f]} for f in PICKS}}}
+def choice(arch: str = "cnn", picks: dict[str, str] = PICKS) -> dict:
+    chosen = {"architecture": arch, **{f: picks.get(f, "base") for f in ("activation", "batch_size", "optimizer", "imbalance")}}
+    return {"chosen": chosen, "factorial": factorial_design(chosen, STUDY, PRESETS)}
 
 
-def crafted_round() -> dict[str, list[float]]:
-    return {"control": CONTROL, **{f: [c + AT_ARCH[f] for c in CONTROL] for f in PICKS}}
+def scores(c: dict, effect: dict[str, float] = EFFECT, seeds: int = 3, noise: float = 0.002) -> list[list[float]]:
+    """Each point's per-seed validation macro recall: a large seed effect shared by all points, the crafted main
+    effects, small noise."""
+    rng = np.random.default_rng(0)
+    shared = rng.normal(0, 0.03, seeds)
+    out = []
+    for p in c["factorial"]["points"]:
+        mean = 0.45 + sum((e / 2) * (1 if p["levels"][f] != "base" else -1) for f, e in effect.items() if f in p["levels"])
+        out.append((mean + shared + rng.normal(0, noise, seeds)).tolist())
+    return out
 
 
-def test_fit_recovers_known_effects_and_carryover():
-    """Each pick's seed-paired effect on the architecture and on the base, and their difference (the carry-over),
-    come back exactly as crafted, however much the seeds themselves differ."""
-    got = fit(crafted_choice(), crafted_round())
-    for f in PICKS:
-        assert got[f]["effect_at_architecture"] == pytest.approx(AT_ARCH[f], abs=1e-12)
-        assert got[f]["effect_at_base"] == pytest.approx(AT_BASE[f], abs=1e-12)
-        assert got[f]["carryover"] == pytest.approx(AT_ARCH[f] - AT_BASE[f], abs=1e-12)
-    assert [f for f in got if got[f]["kept"]] == ["batch_size", "imbalance"]  # zero is not an improvement
+def names(c: dict) -> list[str]:
+    return [v.name for v in factorial_variants(c)]
 
 
-def test_integrated_is_the_best_predicted_setting():
-    """The integrated model keeps exactly the picks that help on the architecture (not those that helped on the
-    base MLP: activation and optimizer did, imbalance did not), its settings are the architecture's with those
-    picks, and its predicted score is the control's plus their effects."""
-    record = design_record(crafted_choice(), crafted_round())
-    assert record["integrated"] == {"architecture": "cnn", "activation": "base", "batch_size": "64",
-                                    "optimizer": "base", "imbalance": "weighted_sampler"}
-    assert record["settings"] == merge(ARCH_SETTINGS, PARTS["batch_size"], PARTS["imbalance"])
-    assert record["predicted_valid_macro_recall"] == pytest.approx(sum(CONTROL) / 3 + 0.02 + 0.05)
-    # the best predicted setting beats every other subset of picks under the fitted additive model
-    best = max(((a, b, c, d) for a in (0, 1) for b in (0, 1) for c in (0, 1) for d in (0, 1)),
-               key=lambda keep: sum(k * AT_ARCH[f] for k, f in zip(keep, PICKS, strict=True)))
-    assert [f for k, f in zip(best, PICKS, strict=True) if k] == ["batch_size", "imbalance"]
+def test_four_picks_make_the_half_fraction_with_the_architecture_alone_first():
+    """Four picks at the CNN: 8 points with an even number of picks; the all-base point is the CNN's axis run
+    (reused, never retrained), the other seven the factorial's own (factorial/1 .. factorial/7)."""
+    c = choice()
+    points = c["factorial"]["points"]
+    assert len(points) == 8 and [p["reuses"] for p in points] == [True] + [False] * 7
+    assert all(sum(v != "base" for v in p["levels"].values()) % 2 == 0 for p in points)
+    assert names(c)[0] == "architecture-cnn" and names(c)[1:] == [f"factorial-{i}" for i in range(1, 8)]
+    assert [v.run(0) for v in factorial_variants(c)][1] == "factorial/1/s0"
+    assert all(p["settings"]["model"]["family"] == "cnn" for p in points)
 
 
-def test_no_round_keeps_the_one_factor_picks():
-    """With the base's architecture chosen there is no round: the integrated model is choose's picks together."""
-    choice = crafted_choice() | {"carryover": None, "settings": {"model": {"activation": "tanh"}, "train": {}}}
-    choice["chosen"]["architecture"] = "base"
-    record = design_record(choice, {})
-    assert record["settings"] == choice["settings"] and record["round"] == {}
-    assert record["predicted_valid_macro_recall"] is None and "already chosen" in record["why"]
+def test_at_the_base_architecture_one_pick_points_are_the_axis_runs():
+    """Three picks at the base MLP: the full 2^3; the all-base point is the base and each one-pick point that pick's
+    axis run, so only the 4 points with two or three picks are trained."""
+    c = choice("base", {"activation": "leaky_relu", "batch_size": "64", "optimizer": "rmsprop"})
+    assert names(c)[:5] == ["base", "activation-leaky_relu", "batchsize-64", "factorial-3", "optimizer-rmsprop"]
+    assert sum(not p["reuses"] for p in c["factorial"]["points"]) == 4
 
 
-def test_effect_is_paired_by_seed():
-    """effect() is the mean of per-seed differences."""
-    assert effect([0.5, 0.7], [0.4, 0.4]) == pytest.approx(0.2)
+def test_fit_keeps_the_effects_that_clear_their_noise_and_picks_the_best_point():
+    """The crafted main effects come back from validation; the weighted sampler (+0.05) and batch 64 (-0.04) enter
+    the model, the null ones do not, and the integrated model is the point with the sampler's pick and batch
+    size's base value, a point of the design (nothing trained twice)."""
+    c = choice()
+    record = design_record(c, scores(c), names(c))
+    fit = record["fit"]["effects"]
+    for f, e in EFFECT.items():
+        assert fit[f]["effect"] == pytest.approx(e, abs=0.01)
+    assert fit["imbalance"]["kept"] and fit["batch_size"]["kept"]
+    assert not fit["activation"]["kept"] and not fit["optimizer"]["kept"]
+    levels = record["integrated"]["levels"]
+    assert levels["imbalance"] == "weighted_sampler" and levels["batch_size"] == "base"
+    assert record["integrated"]["variant"] in names(c)
+    fitted = [p["fitted"] for p in record["points"]]
+    assert fitted[record["integrated"]["index"]] == max(fitted)
 
 
-def test_round_recalls_read_the_round_runs(tmp_path):
-    """round_recalls reads the architecture's axis run (the control) and each carried factor's run per seed."""
-    choice = crafted_choice()
-    runs = {"study/architecture-cnn": CONTROL, **{f"carryover/{f}": [c + AT_ARCH[f] for c in CONTROL] for f in PICKS}}
-    for folder, scores in runs.items():
-        for seed, r in enumerate(scores):
-            summary = tmp_path / paths.live_summary(run_name(folder, seed))
+def test_a_best_setting_outside_the_half_fraction_is_said():
+    """When the main effects favour an odd number of picks (only the sampler), that setting is not in the half
+    fraction: the integrated model is the best point inside it, and the record says the better setting was not
+    trained."""
+    c = choice()
+    record = design_record(c, scores(c, {"activation": 0.0, "batch_size": 0.0, "optimizer": 0.0, "imbalance": 0.06}), names(c))
+    assert record["outside_fraction"] and "outside the half fraction" in record["why"]
+    assert record["integrated"]["levels"]["imbalance"] == "weighted_sampler"
+
+
+def test_no_pick_to_carry_is_the_architecture_alone():
+    """Every carried factor kept the base's value: the design is the chosen architecture alone, and it is the
+    integrated model."""
+    c = choice("cnn", {})
+    record = design_record(c, [[0.5, 0.52, 0.49]], names(c))
+    assert record["integrated"]["variant"] == "architecture-cnn" and record["fit"] is None
+    assert fraction(0) == [()]
+
+
+def test_point_recalls_read_each_points_runs_on_the_cnn_seeds(tmp_path):
+    """point_recalls reads every point's DVCLive summary for the seeds the points share (the CNN's, study.cnn_seeds),
+    in the design's order: the architecture's axis run, then factorial/<index>."""
+    c = choice()
+    want = scores(c, seeds=len(STUDY.cnn_seeds))
+    for v, per_seed in zip(factorial_variants(c), want, strict=True):
+        for seed, r in zip(STUDY.cnn_seeds, per_seed, strict=True):
+            summary = tmp_path / paths.live_summary(run_name(v.path, seed))
             summary.parent.mkdir(parents=True)
             summary.write_text(json.dumps({"valid": {"macro_recall": r}}))
-    assert round_recalls(choice, (0, 1, 2), tmp_path) == crafted_round()  # JSON keeps floats exactly
+    got, got_names = point_recalls(c, STUDY, PRESETS, tmp_path)
+    assert got == want and got_names == names(c)

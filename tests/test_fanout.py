@@ -126,7 +126,7 @@ def test_fresh_gather_restores_every_stage_and_runs_none(fanout: dict) -> None:
     """A fresh gather after the first one pushed restores every study stage from the run-cache and runs none."""
     log = fanout["second"]
     wave1 = {s for part in fanout["parts"] for s in part}
-    assert wave1 | {"choose", "study_integrated", "stats", "report"} <= cached(log)
+    assert wave1 | {"choose", "design", "stats", "report"} <= cached(log)
     assert ran(log) == set(), log
 
 

@@ -15,7 +15,7 @@ from dvc.repo import Repo
 
 from fer_pipeline import SYNTHETIC_BANNER
 
-from .dvcproject import ACTIVATIONS, CARRYOVER_STAGES, ENV, STUDY_RUNS, VARIANTS, ran, set_param, sh, stale, tiny_copy
+from .dvcproject import ACTIVATIONS, ENV, FACTORIAL_STAGES, STUDY_RUNS, VARIANTS, ran, set_param, sh, stale, tiny_copy
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 AXES = ("activation", "batch_size", "optimizer", "architecture", "imbalance", "depth_activation", "base",
-        "integrated", "carryover")
+        "factorial")
 
 
 def test_repro_writes_every_output_and_is_up_to_date(project: Path) -> None:
@@ -44,11 +44,11 @@ def test_repro_writes_every_output_and_is_up_to_date(project: Path) -> None:
     for v in VARIANTS:
         expected += [f"data/train/{v}/model.pt", f"data/train/{v}/run.json", f"metrics/train/{v}/metrics.json",
                      f"metrics/evaluate/{v}.json", f"data/evaluate/{v}/predictions.csv", f"data/evaluate/{v}/report.json"]
-    carry = json.loads((project / "data/choose/choice.json").read_text())["carryover"]
-    for stage in CARRYOVER_STAGES:  # a carried pick is trained with the study's seed, else the stage says why not
-        factor = stage.split("@")[1]
-        expected += ([f"data/train/carryover/{factor}/s0/model.pt", f"metrics/evaluate/carryover/{factor}/s0.json"]
-                     if carry and factor in carry["factors"] else [f"data/train/carryover/{factor}/skipped.json"])
+    points = (json.loads((project / "data/choose/choice.json").read_text())["factorial"] or {}).get("points", [])
+    for stage in FACTORIAL_STAGES:  # a new point is trained with the study's seed, else the stage says why not
+        i = int(stage.split("@")[1])
+        expected += ([f"data/train/factorial/{i}/s0/model.pt", f"metrics/evaluate/factorial/{i}/s0.json"]
+                     if i < len(points) and not points[i]["reuses"] else [f"data/train/factorial/{i}/skipped.json"])
     expected += ["data/design/design.json"]
     missing = [p for p in expected if not (project / p).is_file()]
     assert not missing
@@ -107,7 +107,8 @@ def study_stages(skip: tuple[str, ...] = ()) -> set[str]:
     return {stage for stage in STUDY_RUNS if stage.split("@")[0].removeprefix("study_") not in skip}
 
 
-SUMMARY = {"choose", "stats", "report"}  # the stages that read the whole study section
+SUMMARY = {"choose", "design", "stats", "report"}  # the stages that read the whole study section
+PRESETS = {"choose", "design", "stats"}  # the stages that read the whole presets section
 
 
 @pytest.mark.parametrize(("key", "value", "expected"), [
@@ -116,17 +117,16 @@ SUMMARY = {"choose", "stats", "report"}  # the stages that read the whole study 
     ("model.hidden", [16], {"train"}),
     ("train.lr", 0.01, {"train"}),
     # where runs execute is shared by every training stage; the study trains one process per run
-    ("runtime.device", "cpu", {"train", "evaluate", "train_cnn", "evaluate_cnn"} | study_stages() | CARRYOVER_STAGES),
+    ("runtime.device", "cpu", {"train", "evaluate", "train_cnn", "evaluate_cnn"} | study_stages() | FACTORIAL_STAGES),
     ("runtime.processes", 2, {"train", "train_cnn"}),
-    # the study's base: every axis reruns except the one that sweeps the key; the carry-over round and the
-    # integrated model take every factor from choice.json/design.json, so only study.train moves them; choose
-    # checks the axes against the base (nothing trained twice), and choose, stats and report read the whole
-    # study section, base and train included
-    ("study.base.activation", "tanh", study_stages(("activation", "depth", "integrated")) | SUMMARY),
-    ("study.base.batch_size", 16, study_stages(("batch_size", "integrated")) | SUMMARY),
-    ("presets.optimizers.adam.lr", 0.01, study_stages(("optimizer", "integrated")) | {"choose"}),
-    ("presets.architectures.mlp1.hidden", [48], study_stages(("architecture", "integrated")) | {"choose"}),
-    ("presets.optimizers.sgd.lr", 0.05, {"study_optimizer@sgd", "choose"}),
+    # the study's base: every axis reruns except the one that sweeps the key; the factorial takes every factor
+    # from choice.json, so only study.train moves it; choose checks the axes against the base (nothing trained
+    # twice), and choose, design, stats and report read the whole study section, base and train included
+    ("study.base.activation", "tanh", study_stages(("activation", "depth")) | SUMMARY),
+    ("study.base.batch_size", 16, study_stages(("batch_size",)) | SUMMARY),
+    ("presets.optimizers.adam.lr", 0.01, study_stages(("optimizer",)) | PRESETS),
+    ("presets.architectures.mlp1.hidden", [48], study_stages(("architecture",)) | PRESETS),
+    ("presets.optimizers.sgd.lr", 0.05, {"study_optimizer@sgd"} | PRESETS),
     ("split.valid_fraction", 0.25, {"split", "release"}),  # the model card states the train/valid shares
     ("preprocess.normalize", "standardize", {"preprocess"}),
     ("data.synthetic.seed", 1, {"fetch"}),
@@ -134,13 +134,13 @@ SUMMARY = {"choose", "stats", "report"}  # the stages that read the whole study 
     # the cnn recipe is its own section: it moves alone
     ("cnn.train.lr", 0.01, {"train_cnn"}),
     ("cnn.train.augment", "none", {"train_cnn"}),
-    ("study.train.augment", "flip_shift", study_stages() | CARRYOVER_STAGES | SUMMARY),
+    ("study.train.augment", "flip_shift", study_stages() | FACTORIAL_STAGES | SUMMARY),
     # adding a value adds its stage; choose/stats/report read the whole study section
-    ("study.activations", [*ACTIVATIONS, "leaky_relu"], {"study_activation@leaky_relu", "choose", "stats", "report"}),
-    # a study stage trains all its variant's seeds: adding one reruns each axis variant and the carry-over round
-    # (not the integrated model, whose seeds are study.confirm_seeds)
-    ("study.seeds", [0, 1], study_stages(("integrated",)) | CARRYOVER_STAGES | {"choose", "design", "stats", "report"}),
-    ("study.confirm_seeds", [100, 101], {"study_integrated", "choose", "stats", "report"}),
+    ("study.activations", [*ACTIVATIONS, "leaky_relu"], {"study_activation@leaky_relu"} | SUMMARY),
+    # a study stage trains all its variant's seeds: adding one reruns each axis variant and the factorial
+    # (study.cnn_seeds, a subset of these, cannot change alone in the one-seed copy; the stage contract test
+    # proves which stages read it)
+    ("study.seeds", [0, 1], study_stages() | FACTORIAL_STAGES | SUMMARY),
 ])
 def test_param_change_marks_exactly_its_stages(project: Path, key: str, value: object, expected: set[str]) -> None:
     """Changing one param makes exactly the stages that read it stale (matrix stages ignore the swept key)."""

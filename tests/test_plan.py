@@ -7,7 +7,7 @@ import pytest
 from dvc.repo import Repo
 
 from fer_pipeline import FerError
-from fer_pipeline.params import ParamsFile, StudyParams
+from fer_pipeline.params import ParamsFile, StudyParams, load_params
 from tools.plan import CHAINS, COST_S, KINDS, WAVE1, kind_of, partition, plan
 
 from .conftest import ROOT
@@ -26,22 +26,22 @@ def test_every_stage_of_dvc_yaml_has_a_kind():
 
 
 def test_plan_counts_stages_runs_and_time():
-    """A fresh clone's plan counts each kind's stages, the training runs (each study stage trains every seed,
-    the integrated model its confirmation seeds) and sums the per-stage costs of the data it runs on; the
-    carry-over round and the integrated model are counted apart, at the chosen architecture's cost."""
-    s = study()
-    stale = ["fetch", "preprocess", "split", "train", "evaluate", "plot", "study_base", "study_activation@tanh",
-             "study_carryover@optimizer", "study_integrated", "choose", "design"]
-    lines, total = plan(stale, s, "synthetic")
+    """A fresh clone's plan counts each kind's stages, the training runs (each study stage trains every seed of
+    its family: the CNN study.cnn_seeds, an MLP study.seeds; a factorial point at most an MLP's) and sums the
+    per-stage costs of the data it runs on; the factorial is counted apart, at the chosen architecture's cost."""
+    s, presets = study(), load_params(ROOT / "params.yaml").presets
+    stale = ["fetch", "preprocess", "split", "train", "evaluate", "plot", "study_base", "study_architecture@cnn",
+             "study_factorial@1", "study_factorial@2", "choose", "design"]
+    lines, total = plan(stale, s, presets, "synthetic")
     assert lines[0].startswith("  data: fetch, split, preprocess: 3 stages")
     assert "1 training run," in lines[1]
-    assert f"study variants: 2 stages, {2 * len(s.seeds)} training runs" in lines[2]
-    assert f"2 stages, {len(s.seeds) + len(s.confirm_seeds)} training runs" in lines[3]
+    assert f"study variants: 2 stages, {len(s.seeds) + len(s.cnn_seeds)} training runs" in lines[2]
+    assert f"2 stages, up to {2 * len(s.seeds)} training runs" in lines[3]
     assert lines[4].startswith("  choose, design, stats, report, release: 2 stages")
     assert total == pytest.approx(3 * COST_S["data"]["synthetic"] + 3 * COST_S["baseline"]["synthetic"]
-                                  + 2 * COST_S["study"]["synthetic"] + 2 * COST_S["carryover"]["synthetic"]
+                                  + 2 * COST_S["study"]["synthetic"] + 2 * COST_S["factorial"]["synthetic"]
                                   + 2 * COST_S["summary"]["synthetic"])
-    assert plan(stale, s, "real")[1] > total
+    assert plan(stale, s, presets, "real")[1] > total
 
 
 def test_unknown_stage_kind_is_an_error():

@@ -1,4 +1,4 @@
-"""fer_pipeline.serving.release: the released model is the best run on validation among the recipe, study and integrated
+"""fer_pipeline.serving.release: the released model is the best run on validation among the recipe, study and factorial
 runs (never chosen on test, never the baseline), and its model card reports the pipeline's own numbers."""
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ def write_summary(root: Path, run: str, valid_recall: float) -> None:
 
 
 def test_release_is_best_on_validation_among_recipe_and_study(tmp_path):
-    """Of cnn, study and integrated runs, the highest validation macro recall wins; the baseline (a user's free
+    """Of cnn, study and factorial runs, the highest validation macro recall wins; the baseline (a user's free
     experiment) is no candidate even when it scores best; ties go to the first run by name."""
     for run, r in (("baseline", 0.9), ("cnn", 0.55), ("study/architecture-cnn/s1", 0.6), ("study/base/s0", 0.3),
-                   ("integrated/integrated/s100", 0.6)):
+                   ("factorial/3/s0", 0.6)):
         write_summary(tmp_path, run, r)
     recalls = candidate_recalls(tmp_path)
-    assert set(recalls) == {"cnn", "study/architecture-cnn/s1", "study/base/s0", "integrated/integrated/s100"}
-    assert choose_release(recalls) == "integrated/integrated/s100"  # 0.6 tie: first by name
+    assert set(recalls) == {"cnn", "study/architecture-cnn/s1", "study/base/s0", "factorial/3/s0"}
+    assert choose_release(recalls) == "factorial/3/s0"  # 0.6 tie: first by name
     record = release_record(recalls, "flip")
-    assert record["model"] == paths.model_file("integrated/integrated/s100").as_posix() and record["tta"] == "flip"
+    assert record["model"] == paths.model_file("factorial/3/s0").as_posix() and record["tta"] == "flip"
     assert "among the 4 trained runs" in record["why"] and "test was not used" in record["why"]
     with pytest.raises(FerError, match="no trained run"):
         choose_release({})

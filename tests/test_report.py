@@ -11,22 +11,20 @@ import numpy as np
 from fer_pipeline.analysis.report import (
     axis_conclusion,
     axis_table,
-    carryover_section,
     chance_note,
     claims_section,
     depth_conclusion,
     detectable_sentence,
+    factorial_section,
     integrated_section,
     training_table,
 )
 from fer_pipeline.analysis.stats import stopping, study_stats
 
-from .test_stats import STUDY, Y, crafted, learned, with_round
+from .test_stats import STUDY, Y, crafted, learned, seeds_of, stats_for, with_factorial
 
 CHOICE = {"chosen": {"activation": "sigmoid"}, "best_single": "activation-sigmoid",
           "valid_macro_recall": {"activation": {"base": [0.50] * 3, "sigmoid": [0.55] * 3, "tanh": [0.40] * 3}}}
-DESIGN = {"architecture": "base", "round": {}, "integrated": {"architecture": "base", "activation": "sigmoid"},
-          "predicted_valid_macro_recall": None, "why": "the chosen architecture is the base's"}
 
 
 def stats_of(same: dict[str, str] | None = None, **scores: float) -> dict:
@@ -35,7 +33,7 @@ def stats_of(same: dict[str, str] | None = None, **scores: float) -> dict:
     5% of draws, the intervals being calibrated)."""
     families, data = crafted(**scores)
     data |= {name: data[source] for name, source in (same or {}).items()}
-    return study_stats(families, data, 200, STUDY, best_single=CHOICE["best_single"], training=learned(data))
+    return stats_for(families, data, CHOICE["best_single"])
 
 
 def test_conclusion_follows_holm_verdicts_against_the_control():
@@ -70,7 +68,7 @@ def test_degenerate_variant_is_named_and_not_compared():
     """A variant at chance on validation in every seed is named in the conclusion and its row says it was left out."""
     families, data = crafted(base=0.6)
     data["activation-sigmoid"] = [(Y, np.full_like(Y, 3)) for _ in range(3)]
-    stats = study_stats(families, data, 200, STUDY, best_single="base", training=learned(data, chance=("activation-sigmoid",)))
+    stats = stats_for(families, data, chance=("activation-sigmoid",))
     text = axis_conclusion("activation", stats, CHOICE)
     assert "activation-sigmoid stays at chance macro recall (1/7 = 0.143) in every seed on validation" in text
     assert "| degenerate: left out |" in axis_table("activation", stats)
@@ -87,39 +85,53 @@ def test_report_says_what_the_study_cannot_detect():
 def test_depth_conclusion_reports_the_interaction():
     """A shown interaction is named with its interval; without one the claim is said to be unsupported."""
     shown = depth_conclusion(stats_of(base=0.6, activation_tanh=0.6, depth_3_relu=0.6, depth_3_tanh=0.9))
-    assert re.search(r"\| depth 3: tanh vs relu \| \+0\.(29|30|31)\d", shown) and "Activations differ more (or less) with depth for: depth 3: tanh vs relu." in shown
+    assert re.search(r"\| depth 3: tanh vs relu \| \+0\.(2[7-9]|3[0-3])\d", shown)
+    assert "Activations differ more (or less) with depth for: depth 3: tanh vs relu." in shown
     none = depth_conclusion(stats_of({"depth-3-tanh": "activation-tanh", "depth-3-relu": "base"}, base=0.6, activation_tanh=0.6))
     assert "No interaction between depth and activation is shown" in none
 
 
+def factorial_stats(**scores: float) -> tuple[dict, dict]:
+    """stats of test_stats.with_factorial's study (integrated = factorial-1, the sigmoid point at mlp3) and a
+    design.json with its validation fit: the activation effect kept, the optimizer's not."""
+    families, data, design = with_factorial(**scores)
+    effects = {"activation": {"effect": 0.05, "se": 0.01, "kept": True}, "optimizer": {"effect": 0.001, "se": 0.01, "kept": False},
+               "activation×optimizer": {"effect": -0.002, "se": 0.01, "kept": False}}
+    design |= {"points": [{"variant": v.name, "levels": {}, "valid_macro_recall": [0.5], "fitted": 0.5}
+                          for v in families["factorial"]],
+               "fit": {"effects": effects, "df": 9, "keep_bound": 1.83, "sigma2": 1e-4},
+               "why": "the design point with the best fitted validation macro recall"}
+    return stats_for(families, data, "activation-sigmoid", design), design
+
+
 def test_integrated_section_says_whether_it_wins():
     """Against the best single variant on validation: 'wins' only when significantly above, 'loses' when below,
-    'does not win' otherwise."""
-    win = integrated_section(stats_of(base=0.5, activation_sigmoid=0.6, integrated=0.8), DESIGN, [10, 11, 12])
+    'does not win' otherwise; the integrated model is named as the design point it is, with its seeds."""
+    stats, design = factorial_stats(base=0.5, activation_sigmoid=0.6, factorial_1=0.8)
+    win = integrated_section(stats, design)
     assert "The integrated model wins: it is significantly above activation-sigmoid" in win
-    assert "Confirmed on fresh seeds (10, 11, 12)" in win and "activation = sigmoid (the chosen architecture is the base's)" in win
-    lose = integrated_section(stats_of(base=0.5, activation_sigmoid=0.6, integrated=0.3), DESIGN, [10, 11, 12])
-    assert "The integrated model loses: it is significantly below activation-sigmoid" in lose
-    tie = integrated_section(stats_of({"integrated": "activation-sigmoid"}, base=0.5, activation_sigmoid=0.6), DESIGN, [10, 11, 12])
+    assert "It is a point of the design, trained once with its seeds (0, 1, 2)" in win
+    stats, design = factorial_stats(base=0.5, activation_sigmoid=0.6, factorial_1=0.3)
+    assert "The integrated model loses: it is significantly below activation-sigmoid" in integrated_section(stats, design)
+    families, data, design = with_factorial(base=0.5, activation_sigmoid=0.6)
+    data["factorial-1"] = data["activation-sigmoid"]
+    tie = integrated_section(stats_for(families, data, "activation-sigmoid", design), factorial_stats()[1])
     assert "does not win: no difference is shown from activation-sigmoid" in tie
 
 
-def test_carryover_section_reports_fit_and_contrasts():
-    """The round's table gives each pick's validation effects and whether the integrated model kept it, its test
-    effect on the architecture and its carry-over contrast; a pick that acts differently on the architecture is
-    named; without a round the section says why."""
-    families, data = with_round(base=0.5, activation_sigmoid=0.7, architecture_mlp3=0.6, carryover_activation=0.6)
-    data |= {"optimizer-sgd": data["base"], "carryover-optimizer": data["architecture-mlp3"]}  # sgd changes nothing
-    stats = study_stats(families, data, 200, STUDY, best_single="activation-sigmoid", training=learned(data))
-    design = {"architecture": "mlp3", "round": {
-        "activation": {"value": "sigmoid", "effect_at_base": 0.2, "effect_at_architecture": -0.01, "kept": False},
-        "optimizer": {"value": "sgd", "effect_at_base": 0.0, "effect_at_architecture": 0.01, "kept": True}}}
-    text = carryover_section(stats, design)
-    row = next(r for r in text.splitlines() if r.startswith("| activation=sigmoid |"))
-    assert row.startswith("| activation=sigmoid | +0.200 | -0.010 | no | ") and "lower |" in row
-    assert "| optimizer=sgd | +0.000 | +0.010 | yes |" in text
-    assert "Picks whose effect differs between the two architectures: activation=sigmoid." in text
-    assert carryover_section(stats, DESIGN) == "No carry-over round: the chosen architecture is the base's."
+def test_factorial_section_reports_the_fit_and_the_test_effects():
+    """The factorial's tables give each point and each effect: its validation estimate ± se, whether it is in the
+    model, its test estimate with the Holm-adjusted interval and verdict; an effect shown on test is named; with
+    no pick to carry the section says so."""
+    stats, design = factorial_stats(base=0.5, architecture_mlp3=0.6, factorial_1=0.8, factorial_3=0.8)
+    text = factorial_section(stats, design)
+    assert "in a full two-level design of 4 configurations" in text
+    row = next(r for r in text.splitlines() if r.startswith("| activation |"))
+    assert row.startswith("| activation | +0.050 ± 0.010 | yes | +0.") and row.endswith("| higher |")
+    assert "| optimizer | +0.001 ± 0.010 | no |" in text
+    assert "On test, the effects shown after Holm: activation" in text
+    assert factorial_section(stats, {"architecture": "cnn", "factors": [], "why": "no pick to carry"}) == \
+        "No factorial: no pick to carry (cnn)."
 
 
 def test_chance_note_agrees_in_number():
@@ -153,10 +165,10 @@ def test_claim_b_is_answered_by_the_activation_axis_and_the_cap_count():
     """(b), that tanh wins with more epochs, is the activation axis's tanh verdict, since every run trains until
     patience stops it; the sentence says whether the cap cut any run, and names the runs it cut."""
     families, data = crafted(base=0.6, activation_tanh=0.8)
-    full = study_stats(families, data, 200, STUDY, best_single="base", training=learned(data))
+    full = stats_for(families, data, "base")
     free = claims_section(full, CHOICE, stopping=stopping(learned(data), 60))
     assert "No run reached the cap of 60 epochs (the longest trained 10)" in free
-    assert re.search(r"tanh against the base on test: \+0\.(19|20|21)\d \[.*\] p_Holm=0\.000 \* \(higher\)\.", free)
+    assert re.search(r"tanh against the base on test: \+0\.(1[7-9]|2[0-3])\d \[.*\] p_Holm=0\.000 \* \(higher\)\.", free)
     cut = stopping(learned(data, capped=("activation-tanh",)), 60)
     text = claims_section(full, CHOICE, stopping=cut)
     assert cut["capped"] == ["activation-tanh/s0", "activation-tanh/s1", "activation-tanh/s2"]
@@ -170,7 +182,7 @@ def test_training_table_counts_what_stopped_each_variant():
     families, data = crafted(base=0.6)
     training = learned(data, capped=("activation-tanh",))
     training["base"]["epochs_trained"] = [9, 12, 11]
-    table = training_table(study_stats(families, data, 200, STUDY, best_single="base", training=training))
+    table = training_table(study_stats(families, data, 200, STUDY, "base", training, seeds_of(data)))
     assert "| base | 9-12 | 7 | 3 of 3 |" in table
     assert "| activation-tanh | 60 | 57 | 0 of 3 |" in table
 

@@ -16,7 +16,8 @@ import yaml
 from dvc.dependency.param import ParamsDependency
 from dvc.repo import Repo
 
-from fer_pipeline.analysis.choose import picked_settings
+from fer_pipeline.analysis.choose import factorial_design
+from fer_pipeline.analysis.variants import FACTORIAL, full_settings
 from fer_pipeline.io import write_json
 from fer_pipeline.params import ParamsFile, PresetsParams, StudyParams
 
@@ -89,16 +90,15 @@ def leaves(node, prefix: str) -> set[str]:
 
 
 def crafted_choice(root: Path, picks: dict[str, str] | None = None) -> None:
-    """choice.json and design.json as choose and design write them (by default the first value of every factor,
-    each carried over to the first architecture), for the stages that read one."""
+    """choice.json as choose writes it (by default the first value of every factor: a factorial over all four
+    carried picks at the first architecture, every point but the first trained), for the stages that read one."""
     pf = ParamsFile(ROOT / "params.yaml")
     study, presets = pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets")
     first = picks or {"activation": study.activations[0], "batch_size": str(study.batch_sizes[0]),
                       "imbalance": study.imbalances[0], "optimizer": study.optimizers[0],
                       "architecture": study.architectures[0]}
-    picked = picked_settings(first, study, presets)
-    write_json(root / "data/choose/choice.json", {"chosen": first, **picked})
-    write_json(root / "data/design/design.json", {"settings": picked["settings"]})
+    write_json(root / "data/choose/choice.json", {"chosen": first, "settings": full_settings(first, study, presets),
+                                                  FACTORIAL: factorial_design(first, study, presets)})
 
 
 def test_stages_run_as_modules(stages):
@@ -162,13 +162,15 @@ def test_closure_sees_lazy_imports(tmp_path):
 def test_study_stages_are_the_registry(stages):
     """dvc.yaml's study stage groups are the axis registry's (fer_pipeline.axes): one stage study_<name> per axis,
     sweeping study.<values> (a depth grid also its activations) with --axis <name>=..., no study stage for an axis
-    the registry lacks, the carry-over matrix over exactly the carried factors, and the variants the stages train
-    exactly the study's (variants.study_variants); stats and report declare one output per family."""
-    from fer_pipeline.analysis.variants import seeds_key, study_variants, trained
+    the registry lacks, the factorial's matrix over every point but the first of the largest design the carried
+    factors make, and the variants the stages train exactly the study's (variants.study_variants); stats and
+    report declare one output per family."""
+    from fer_pipeline.analysis.factorial import design_size
+    from fer_pipeline.analysis.variants import study_variants, trained
     from fer_pipeline.axes import AXES, CARRIED
 
     raw = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    runs_only = {"study_base", "study_carryover", "study_integrated"}
+    runs_only = {"study_base", "study_factorial"}
     assert {s for s in raw if s.startswith("study_")} - runs_only == {f"study_{a.name}" for a in AXES}
     for a in AXES:
         stage = raw[f"study_{a.name}"]
@@ -176,12 +178,11 @@ def test_study_stages_are_the_registry(stages):
         assert set(stage["matrix"].values()) == swept, f"study_{a.name} sweeps {stage['matrix']}, not {swept}"
         item = next(k for k, v in stage["matrix"].items() if v == f"${{study.{a.values}}}")
         assert f"--axis {a.name}=${{item.{item}}}" in stage["cmd"], f"study_{a.name}: {stage['cmd']}"
-    assert tuple(raw["study_carryover"]["matrix"]["factor"]) == CARRIED
+    assert raw["study_factorial"]["matrix"]["point"] == list(range(1, design_size(len(CARRIED))))
     study = ParamsFile(ROOT / "params.yaml").section(StudyParams, "study")
     variants = {shlex.split(s.cmd)[shlex.split(s.cmd).index("--variant") + 1] for s in stages
-                if s.name.split("@")[0] in {f"study_{a.name}" for a in AXES} | {"study_base", "study_integrated"}}
+                if s.name.split("@")[0] in {f"study_{a.name}" for a in AXES} | {"study_base"}}
     assert variants == {v.path for v in trained(study_variants(study)).values()}
-    assert [seeds_key(v) for v in sorted(variants) if seeds_key(v) != "seeds"] == ["confirm_seeds"]
     families = [a.family for a in AXES]
-    assert set(raw["stats"]["metrics"]) == {f"metrics/study/{f}.json" for f in (*families, "base", "integrated", "carryover")}
+    assert set(raw["stats"]["metrics"]) == {f"metrics/study/{f}.json" for f in (*families, "base", FACTORIAL)}
     assert {f"reports/axis_{f}.png" for f in families} <= set(raw["report"]["plots"])

@@ -1,4 +1,5 @@
-"""stages.study: a carry-over stage with no pick to carry trains nothing and says why in each of its outputs."""
+"""stages.study: a factorial point that is an existing run trains nothing and says why in each of its outputs; a
+study stage's runs are what train then evaluate write."""
 
 from __future__ import annotations
 
@@ -10,20 +11,20 @@ from .conftest import ROOT
 from .test_stage_contract import crafted_choice
 
 
-def test_nothing_to_carry_writes_skipped_json_in_every_output(tmp_path, monkeypatch):
-    """choose kept the base's activation: study_carryover@activation's four output folders (DVC needs each)
-    hold only skipped.json with the reason, and no model is trained."""
+def test_an_existing_point_writes_skipped_json_in_every_output(tmp_path, monkeypatch):
+    """At the base's architecture with one pick, factorial point 1 is that pick's axis run: study_factorial@1's four
+    output folders (DVC needs each) hold only skipped.json with the reason, and no model is trained."""
     from stages import study
 
     crafted_choice(tmp_path, {"activation": "base", "batch_size": "64", "imbalance": "base", "optimizer": "base",
-                              "architecture": "cnn"})
+                              "architecture": "base"})
     monkeypatch.chdir(tmp_path)
-    study.main(["--params", str(ROOT / "params.yaml"), "--from", "study", "--variant", "carryover/activation",
-                "--choice", "data/choose/choice.json", "--carry", "activation"])
+    study.main(["--params", str(ROOT / "params.yaml"), "--from", "study", "--variant", "factorial/1",
+                "--choice", "data/choose/choice.json", "--point", "1"])
     for folder in (paths.TRAIN, paths.TRAIN_LOGS, paths.EVALUATE, paths.EVALUATE_METRICS):
-        files = list((tmp_path / folder / "carryover/activation").iterdir())
+        files = list((tmp_path / folder / "factorial/1").iterdir())
         assert [f.name for f in files] == ["skipped.json"]
-        assert "nothing to carry over" in json.loads(files[0].read_text())["skipped"]
+        assert "existing axis run" in json.loads(files[0].read_text())["skipped"]
 
 
 def test_each_seed_run_is_what_train_then_evaluate_write(tmp_path, monkeypatch):
@@ -37,7 +38,7 @@ def test_each_seed_run_is_what_train_then_evaluate_write(tmp_path, monkeypatch):
 
     write_params(tmp_path, {"data.source": "synthetic", "data.synthetic.train_size": 280, "data.synthetic.test_size": 70,
                             "presets.architectures.mlp1.hidden": [16], "study.train.max_epochs": 2, "runtime.threads": 1,
-                            "study.seeds": [0, 1]})
+                            "study.seeds": [0, 1], "study.cnn_seeds": [0]})
     monkeypatch.chdir(tmp_path)
     for stage in (fetch, split, preprocess):
         stage.main([])

@@ -1,6 +1,6 @@
 """fer_pipeline.analysis.variants: every axis value sets exactly the model/train fields it names, typed once, and each
 run has one name; a study run is composed from study.base, study.train and the axes, with the chosen, axis and
---set values applied; the integrated model alone has its own seeds."""
+--set values applied; a configuration's seeds are its family's (the CNNs' fewer)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import yaml
 from fer_pipeline import FerError
 from fer_pipeline.analysis.variants import (
     BASE,
-    INTEGRATED,
+    FACTORIAL,
     Variant,
     axis_settings,
-    carryover_variants,
     check_no_copies,
     depth_grid,
+    factorial_variants,
     full_settings,
     model_and_train,
     read_axis,
@@ -116,11 +116,11 @@ def test_read_axis_matches_axis_settings_from_typed_presets():
 
 
 def test_run_names():
-    """A variant's folder is study/<name> (integrated/<name> for the integrated model); each seed's run is
+    """A variant's folder is study/<name> (factorial/<index> for the factorial's own points); each seed's run is
     <folder>/s<seed> inside it, so one study stage owns one folder per output kind."""
     variants = study_variants(ParamsFile(PARAMS).section(StudyParams, "study"))
     assert variants["batch_size"][1].run(2) == f"study/batchsize-{RAW['study']['batch_sizes'][0]}/s2"
-    assert variants["integrated"][0].run(100) == "integrated/integrated/s100"
+    assert Variant("factorial-3", FACTORIAL, (("activation", "tanh"),)).run(1) == "factorial/3/s1"
     assert Variant("depth-3-relu", "depth_activation", ()).run(1) == "study/depth-3-relu/s1"
 
 
@@ -134,14 +134,16 @@ def test_full_settings_fill_base_picks_with_the_base():
     assert s["train"] == {"batch_size": 64, "imbalance": study.base.imbalance, **vars(presets.optimizers["rmsprop"])}
 
 
-def test_carryover_variants_and_folders():
-    """The carry-over family is the chosen architecture's own axis run (the control), then one run per carried
-    pick under carryover/<factor>; none when the base's architecture is chosen."""
-    choice = {"carryover": {"architecture": "cnn", "factors": {"activation": {"value": "tanh"}, "batch_size": {"value": 64}}}}
-    family = carryover_variants(choice)
-    assert [v.run(0) for v in family] == ["study/architecture-cnn/s0", "carryover/activation/s0", "carryover/batch_size/s0"]
-    assert [v.value for v in family] == ["cnn", "cnn-tanh", "cnn-64"]
-    assert carryover_variants({"carryover": None}) == []
+def test_factorial_variants_reuse_existing_runs():
+    """The factorial's family is its points in order: the chosen architecture's axis run first (the all-base point),
+    then factorial-<index> under factorial/<index>; nothing without a factorial; the carried factors are every
+    factor but the architecture."""
+    choice = {FACTORIAL: {"architecture": "cnn", "factors": ["activation"], "points": [
+        {"levels": {"activation": "base"}, "reuses": True}, {"levels": {"activation": "tanh"}, "reuses": False}]}}
+    family = factorial_variants(choice)
+    assert [v.run(0) for v in family] == ["study/architecture-cnn/s0", "factorial/1/s0"]
+    assert [v.value for v in family] == ["cnn", "cnn-tanh"]
+    assert factorial_variants({FACTORIAL: None}) == []
     assert set(CARRIED) == set(FACTORS) - {"architecture"}
 
 
@@ -159,12 +161,13 @@ def test_every_axis_family_starts_with_the_base_control():
     assert len(grid) == (1 + len(study.depths)) * len(study.depth_activations)
 
 
-@pytest.mark.parametrize("architecture", RAW["study"]["architectures"])
+@pytest.mark.parametrize("architecture", [*RAW["study"]["architectures"], "base"])
 def test_nothing_is_trained_twice_in_dvc_yaml(architecture, tmp_path, monkeypatch):
     """Every training run dvc.yaml defines (each study stage's configuration with each of its seeds, as the stage
-    itself resolves them from params.yaml) is unique: no configuration is trained twice for one seed. The
-    carry-over round depends on choose's picks, so it is checked with every architecture chosen, each factor's
-    first value carried over to it; the integrated model trains on fresh seeds of its own."""
+    itself resolves them from params.yaml) is unique: no configuration is trained twice for one seed, the
+    factorial's points and the integrated model (one of them) included. The factorial depends on choose's picks,
+    so it is checked with every architecture chosen (the base's too, where one-pick points are axis runs), each
+    factor's first value picked."""
     from dvc.repo import Repo
 
     from .test_stage_contract import crafted_choice, module_of
@@ -177,23 +180,23 @@ def test_nothing_is_trained_twice_in_dvc_yaml(architecture, tmp_path, monkeypatc
                               "imbalance": s["imbalances"][0], "optimizer": s["optimizers"][0], "architecture": architecture})
     monkeypatch.chdir(tmp_path)
     seen: dict[tuple, str] = {}
+    trained = 0
     for stage in stages:
         args = study.parse(module_of(stage.cmd)[1])
         seeds, runs, *_ = study.read_params(args, ParamsFile(PARAMS))
-        assert len(runs) == len(seeds)
-        for seed, (mp, tp) in zip(seeds, runs, strict=True):
+        assert len(runs) in (0, len(seeds))
+        trained += len(runs)
+        for seed, (mp, tp) in zip(seeds, runs, strict=False):
             key = (repr(to_dict(mp)), repr(to_dict(tp)))
-            if seeds_key(args.variant) == "seeds":
-                assert key not in seen, f"{stage.addressing} seed {seed} trains what {seen.get(key)} trains"
-                seen[key] = stage.addressing
-            else:
-                assert seed not in s["seeds"], "the integrated model's confirmation seeds must be fresh"
-    assert len(seen) == sum(seeds_key(study.parse(module_of(st.cmd)[1]).variant) == "seeds" for st in stages) * len(s["seeds"])
+            assert key not in seen, f"{stage.addressing} seed {seed} trains what {seen.get(key)} trains"
+            seen[key] = stage.addressing
+    assert len(seen) == trained
 
 
-def test_carryover_trains_nothing_without_a_pick(tmp_path, monkeypatch):
-    """A carried factor whose pick is the base's own (or a chosen architecture that is the base's) trains nothing:
-    that run would be the architecture's own axis run."""
+def test_factorial_points_that_exist_train_nothing(tmp_path, monkeypatch):
+    """A factorial stage trains its point only when the point is new: with one pick at the CNN the design is 2
+    points, so point 1 trains (on the CNN's seeds) and points 2..7 train nothing; at the base's architecture a
+    one-pick point is the axis run and trains nothing either."""
     from .test_stage_contract import crafted_choice
 
     study = importlib.import_module("stages.study")
@@ -202,28 +205,33 @@ def test_carryover_trains_nothing_without_a_pick(tmp_path, monkeypatch):
              "architecture": "cnn"}
     crafted_choice(tmp_path, picks)
     monkeypatch.chdir(tmp_path)
-    argv = ["--from", "study", "--variant", "carryover/{}", "--choice", "data/choose/choice.json", "--carry"]
-    trains = {f: len(study.read_params(study.parse([*argv, f]), ParamsFile(PARAMS))[1]) for f in CARRIED}
-    assert trains == {"activation": 0, "batch_size": len(s["seeds"]), "optimizer": 0, "imbalance": 0}
-    crafted_choice(tmp_path, {**picks, "architecture": "base", "activation": s["activations"][0]})
-    assert all(len(study.read_params(study.parse([*argv, f]), ParamsFile(PARAMS))[1]) == 0 for f in CARRIED)
+    argv = ["--from", "study", "--choice", "data/choose/choice.json"]
+    def trains(i: int) -> tuple[int, str]:
+        seeds, runs, _, _, why = study.read_params(study.parse([*argv, "--variant", f"factorial/{i}", "--point", str(i)]),
+                                                   ParamsFile(PARAMS))
+        return len(runs), why
+    assert trains(1) == (len(s["cnn_seeds"]), "")
+    assert all(trains(i)[0] == 0 and "none with index" in trains(i)[1] for i in range(2, 8))
+    crafted_choice(tmp_path, {**picks, "architecture": "base"})
+    assert trains(1)[0] == 0 and "existing axis run" in trains(1)[1]
 
 
-def test_carryover_run_is_the_architecture_with_one_pick(tmp_path, monkeypatch):
-    """--carry F trains the chosen architecture with F's pick and every other factor at the base's value."""
+def test_factorial_point_is_the_architecture_with_its_picks(tmp_path, monkeypatch):
+    """--point I trains the chosen architecture with point I's picks and every other factor at the base's value
+    (point 1 of the four-pick half fraction: activation's and batch size's picks)."""
     from .test_stage_contract import crafted_choice
 
     study = importlib.import_module("stages.study")
     crafted_choice(tmp_path, {"activation": "tanh", "batch_size": "64", "imbalance": "weighted_sampler",
                               "optimizer": "rmsprop", "architecture": "cnn"})
     monkeypatch.chdir(tmp_path)
-    args = study.parse(["--from", "study", "--variant", "carryover/optimizer", "--choice", "data/choose/choice.json",
-                        "--carry", "optimizer"])
+    args = study.parse(["--from", "study", "--variant", "factorial/1", "--choice", "data/choose/choice.json",
+                        "--point", "1"])
     mp, tp = study.read_params(args, ParamsFile(PARAMS))[1][0]
     base = RAW["study"]["base"]
-    cnn, rmsprop = RAW["presets"]["architectures"]["cnn"], RAW["presets"]["optimizers"]["rmsprop"]
-    assert to_dict(mp) == {**cnn, "activation": base["activation"]}
-    assert (tp.optimizer, tp.lr, tp.batch_size, tp.imbalance) == ("rmsprop", rmsprop["lr"], base["batch_size"], base["imbalance"])
+    cnn, adam = RAW["presets"]["architectures"]["cnn"], RAW["presets"]["optimizers"][base["optimizer"]]
+    assert to_dict(mp) == {**cnn, "activation": "tanh"}
+    assert (tp.optimizer, tp.lr, tp.batch_size, tp.imbalance) == (adam["optimizer"], adam["lr"], 64, base["imbalance"])
 
 
 @pytest.mark.parametrize(("key", "value", "match"), [
@@ -253,14 +261,17 @@ def test_the_default_study_has_no_copies():
     check_no_copies(pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets"), "params.yaml")
 
 
-def test_the_integrated_model_alone_has_its_own_seeds():
-    """One rule for a variant's seeds: the integrated model trains on study.confirm_seeds, every other variant
-    (axis runs, the base, the carry-over round) on study.seeds; the study stage picks them by the same rule."""
+def test_a_configurations_seeds_are_its_familys():
+    """One rule for a variant's seeds: a CNN configuration (the CNN axis run, a factorial point at the CNN) trains on
+    study.cnn_seeds, every MLP configuration on study.seeds; the study stage picks them by the same rule."""
     pf = ParamsFile(PARAMS)
-    study = pf.section(StudyParams, "study")
-    choice = {"carryover": {"architecture": "cnn", "factors": {"activation": {"value": "tanh"}}}}
+    study, presets = pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets")
+    choice = {FACTORIAL: {"architecture": "cnn", "factors": ["activation"], "points": [
+        {"levels": {"activation": "base"}, "reuses": True}, {"levels": {"activation": "tanh"}, "reuses": False}]}}
     families = study_families(study, choice)
-    assert set(families) == {*study_variants(study), "carryover"} and len(families["carryover"]) == 2
+    assert set(families) == {*study_variants(study), FACTORIAL} and len(families[FACTORIAL]) == 2
     for v in (v for vs in families.values() for v in vs):
-        assert variant_seeds(v, study) == (study.confirm_seeds if v is INTEGRATED else study.seeds)
-    assert seeds_key("integrated/integrated") == "confirm_seeds" and seeds_key("carryover/activation") == "seeds"
+        cnn = dict(v.settings).get("architecture") == "cnn"
+        assert variant_seeds(v, study, presets) == (study.cnn_seeds if cnn else study.seeds)
+    assert seeds_key("cnn") == "cnn_seeds" and seeds_key("mlp") == "seeds"
+    assert set(study.cnn_seeds) < set(study.seeds)

@@ -6,7 +6,7 @@
 
 A worker runs its share of the first wave (tools/plan.py: partition) and pushes the runs to the remote; the gather's
 `dvc repro --pull` restores every run the workers pushed from the run-cache and computes only what is missing
-(choose, the carry-over round, design, the integrated model, stats, report, release, and any worker's stages that
+(choose, the factorial at the chosen architecture, design, stats, report, release, and any worker's stages that
 never reached the remote). Nothing here schedules: a SLURM array, a Kubernetes indexed Job or `xargs -P` starts the
 workers, and --index/--of default to the engine's variables. The remote is set in .dvc/config.local (not tracked).
 """

@@ -12,21 +12,23 @@ from __future__ import annotations
 from collections import Counter
 
 from fer_pipeline import FerError, cli
-from fer_pipeline.analysis.variants import BASE, INTEGRATED, variant_seeds
-from fer_pipeline.params import DataParams, ParamsFile, StudyParams
+from fer_pipeline.analysis.variants import seeds_key
+from fer_pipeline.params import DataParams, ParamsFile, PresetsParams, StudyParams
 
 # Wall seconds per stage of each kind on the reference machine (2-core AMD EPYC, 24 GiB, torch 2.14.1, CPU), for
 # the synthetic stand-in and the real archive: a study stage trains and evaluates all its seeds. Measured with
 # `dvc repro` of the default params on a fresh checkout, per kind the total divided by the number of stages:
 # synthetic, the whole pipeline (16.3 min); real, `dvc repro report` (88.6 min) for data, study, carry-over and
-# summary, and the whole pipeline for the baseline and the recipe. A carry-over stage with nothing to carry
-# takes ~7 s, so that kind's estimate is an upper bound. An estimate, not a promise: the machine's load moves it.
+# summary, and the whole pipeline for the baseline and the recipe. The factorial's cost per stage is the former
+# carry-over round's, measured the same way: one retried pick on the chosen architecture, 3 CNN runs of the
+# two-conv study CNN (the study CNN now has one conv per width, so it is an upper bound); a point with nothing to
+# train takes ~7 s. An estimate, not a promise: the machine's load moves it.
 COST_S = {
     "data": {"synthetic": 4.7, "real": 6.0},
     "baseline": {"synthetic": 8.3, "real": 17.0},
     "recipe": {"synthetic": 62.0, "real": 460.0},
     "study": {"synthetic": 18.6, "real": 98.0},
-    "carryover": {"synthetic": 48.0, "real": 542.0},
+    "factorial": {"synthetic": 48.0, "real": 542.0},
     "summary": {"synthetic": 6.0, "real": 9.0},
 }
 KINDS = {
@@ -34,11 +36,11 @@ KINDS = {
     "baseline": ("train", "evaluate", "plot"),
     "recipe": ("train_cnn", "evaluate_cnn", "plot_cnn"),
     "summary": ("choose", "design", "stats", "report", "release"),
-    "carryover": ("study_carryover", "study_integrated"),
+    "factorial": ("study_factorial",),
 }
 TITLES = {"data": "data: fetch, split, preprocess", "baseline": "baseline MLP: train, evaluate, plot (the first result)",
           "recipe": "CNN recipe: train_cnn, evaluate_cnn, plot_cnn", "study": "study variants",
-          "carryover": "carry-over round and integrated model (on the chosen architecture; CNN runs if it is the CNN)",
+          "factorial": "factorial at the chosen architecture (CNN runs if it is the CNN; a point it does not need trains nothing)",
           "summary": "choose, design, stats, report, release"}
 
 
@@ -55,7 +57,7 @@ def kind_of(stage: str) -> str:
 
 # The fan-out (tools.fanout, docs/scaling.md) runs the pipeline in waves. Upstream, once: the data kind. Wave 1, spread
 # over N workers: the baseline, the recipe and the one-factor study stages, which read only the data. The gather,
-# in one clone: the summary kind and the carry-over kind, which read choose's output (data/choose/choice.json).
+# in one clone: the summary kind and the factorial kind, which read choose's output (data/choose/choice.json).
 WAVE1 = ("baseline", "recipe", "study")
 # Kinds whose stages feed each other (train -> evaluate -> plot): one worker runs the whole chain, in this order.
 CHAINS = ("baseline", "recipe")
@@ -79,20 +81,29 @@ def partition(stages: list[str], n: int, data: str) -> list[list[str]]:
     return parts
 
 
-def plan(stale: list[str], study: StudyParams, data: str) -> tuple[list[str], float]:  # type: ignore[valid-type]
-    """Lines describing the out-of-date stages per kind, and the expected total seconds."""
+def stage_seeds(stage: str, study: StudyParams, presets: PresetsParams) -> int:  # type: ignore[valid-type]
+    """The training runs of one study stage: its family's seeds (variants.seeds_key); the architecture axis's by
+    the architecture it sweeps, every other axis's the base MLP's."""
+    name, _, item = stage.partition("@")
+    family = presets.architectures[item].family if name == "study_architecture" else "mlp"
+    return len(getattr(study, seeds_key(family)))
+
+
+def plan(stale: list[str], study: StudyParams, presets: PresetsParams, data: str) -> tuple[list[str], float]:  # type: ignore[valid-type]
+    """Lines describing the out-of-date stages per kind, and the expected total seconds. A factorial point's
+    runs depend on the architecture choose picks, so they are counted as at most an MLP's seeds each."""
     counts = Counter(kind_of(s) for s in stale)
     runs = {"baseline": int("train" in stale), "recipe": int("train_cnn" in stale),
-            "study": sum(len(variant_seeds(BASE, study)) for s in stale if kind_of(s) == "study"),
-            "carryover": sum(len(variant_seeds(INTEGRATED if s == "study_integrated" else BASE, study))
-                             for s in stale if kind_of(s) == "carryover")}
+            "study": sum(stage_seeds(s, study, presets) for s in stale if kind_of(s) == "study"),
+            "factorial": counts["factorial"] * max(len(study.seeds), len(study.cnn_seeds))}
     lines, total = [], 0.0
-    for kind in ("data", "baseline", "recipe", "study", "carryover", "summary"):
+    for kind in ("data", "baseline", "recipe", "study", "factorial", "summary"):
         if not counts[kind]:
             continue
         seconds = counts[kind] * COST_S[kind][data]
         total += seconds
-        trained = f", {runs[kind]} training run{'s' * (runs[kind] != 1)}" if runs.get(kind) else ""
+        upto = "up to " if kind == "factorial" else ""
+        trained = f", {upto}{runs[kind]} training run{'s' * (runs[kind] != 1)}" if runs.get(kind) else ""
         lines.append(f"  {TITLES[kind]}: {counts[kind]} stage{'s' * (counts[kind] != 1)}{trained}, ~{minutes(seconds)}")
     return lines, total
 
@@ -115,7 +126,7 @@ def main() -> None:
     if not stale:
         print("make study: every stage is up to date; nothing to run (dvc metrics show prints the results)")
         return
-    lines, total = plan(stale, pf.section(StudyParams, "study"), data)
+    lines, total = plan(stale, pf.section(StudyParams, "study"), pf.section(PresetsParams, "presets"), data)
     where = f"FER2013 from {path}" if data == "real" else "the synthetic stand-in (no FER2013 found; see README: Data)"
     print(f"make study: {len(stale)} stages to run on {where}:")
     print("\n".join(lines))

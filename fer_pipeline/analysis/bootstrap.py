@@ -124,7 +124,8 @@ def homogeneity(plain: np.ndarray, level: float = POOL_LEVEL) -> dict[str, Any]:
     pools while the largest of these variances over the smallest stays below F(1 - level; S-1, S-1), the bound
     for two independent pairs; a variant noisier than the rest lifts every pair it is in. (Centring each seed on
     the family's mean instead would spread a noisy variant's spread over all K, which hides it when K is small.)
-    Two variants always pass (one pair); variances of 0 pass only if all are 0.
+    Two variants always pass (one pair; family_contrasts still fits them per pair); variances of 0 pass only if
+    all are 0.
 
     Its limit, measured with analysis.simulate (100 resamples): where one of 3 variants has 4 times the others'
     training noise, the rule still pools 72% of families at 3 seeds (49% at 5), and that variant's comparison
@@ -192,6 +193,8 @@ def family_contrasts(plain: np.ndarray, resampled: np.ndarray, weights: np.ndarr
     cov = np.einsum("jsb,jtb->jst", centred, centred) / max(boot.shape[2] - 1, 1)
     tau2 = np.clip((cov.sum(axis=(1, 2)) - np.trace(cov, axis1=1, axis2=2)) / (s * (s - 1)), 0.0, None)
     check = homogeneity(plain)
+    if k == 2:  # one pair: the pooled fit is its own variance, and Satterthwaite's df on S-1 would be too liberal
+        check = {**check, "pooled": False, "reason": "two variants: one seed-paired difference, nothing to pool over"}
     pooled = check["pooled"] if pool is None else pool
     if pooled:
         resid = plain - plain.mean(axis=1, keepdims=True) - plain.mean(axis=0, keepdims=True) + plain.mean()
@@ -213,18 +216,36 @@ def family_contrasts(plain: np.ndarray, resampled: np.ndarray, weights: np.ndarr
 
 
 def family_comparisons(scores: dict[str, tuple[np.ndarray, np.ndarray]], contrasts: dict[str, dict[str, float]],
-                       level: float = 0.95, alpha: float = 0.05, power: float = 0.8) -> dict[str, dict[str, Any]]:
+                       level: float = 0.95, alpha: float = 0.05, power: float = 0.8,
+                       seeds: dict[str, tuple[int, ...]] | None = None) -> dict[str, dict[str, Any]]:
     """Named contrasts ({variant: weight}) within one family, from each variant's run_scores: family_contrasts over
     the variants they name, Holm within the family (p_holm, significant_holm; `significant` is the unadjusted
     interval's), the Holm-adjusted interval `ci_holm` (holm_interval) and each contrast's own detectable
-    difference after Holm."""
+    difference after Holm.
+
+    `seeds` names each variant's seeds in its scores' order. Variants with fewer seeds (the CNNs' study.cnn_seeds,
+    a subset of study.seeds) are compared on the seeds they share: contrasts are fitted in groups by their
+    common seeds, each group over the variants it names, and Holm runs over the whole family. Without `seeds`
+    every variant must have the same number of runs, paired by position."""
     names = sorted({v for c in contrasts.values() for v in c})
-    seeds = {len(scores[v][0]) for v in names}
-    if len(seeds) != 1:
-        raise ValueError(f"contrast terms need the same number of seeds, got {sorted(seeds)}")
-    w = np.array([[c.get(v, 0.0) for v in names] for c in contrasts.values()])
-    out = dict(zip(contrasts, family_contrasts(np.array([scores[v][0] for v in names]),
-                                               np.array([scores[v][1] for v in names]), w, level), strict=True))
+    if seeds is None:
+        counts = {len(scores[v][0]) for v in names}
+        if len(counts) != 1:
+            raise ValueError(f"contrast terms need the same number of seeds, got {sorted(counts)}")
+        seeds = {v: tuple(range(len(scores[v][0]))) for v in names}
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for label, c in contrasts.items():
+        common = tuple(s for s in seeds[next(iter(c))] if all(s in seeds[v] for v in c))
+        groups.setdefault(common, []).append(label)
+    out: dict[str, dict[str, Any]] = {}
+    for common, labels in groups.items():
+        members = sorted({v for label in labels for v in contrasts[label]})
+        at = {v: [seeds[v].index(s) for s in common] for v in members}
+        w = np.array([[contrasts[label].get(v, 0.0) for v in members] for label in labels])
+        fits = family_contrasts(np.array([scores[v][0][at[v]] for v in members]),
+                                np.array([scores[v][1][at[v]] for v in members]), w, level)
+        out |= {label: fit | {"seed_ids": list(common)} for label, fit in zip(labels, fits, strict=True)}
+    out = {label: out[label] for label in contrasts}
     for label, h in holm({k: c["p"] for k, c in out.items()}, alpha).items():
         c = out[label]
         c.update(h)

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from fer_pipeline import CLASSES, paths  # noqa: E402
 from fer_pipeline.analysis.bootstrap import HIGHER, LOWER, NO_DIFFERENCE, verdict  # noqa: E402
-from fer_pipeline.analysis.variants import study_families, trained, variant_seeds  # noqa: E402
+from fer_pipeline.analysis.variants import FACTORIAL, study_families, trained  # noqa: E402
 from fer_pipeline.axes import AXES, by_name  # noqa: E402
 from fer_pipeline.data.dataset import data_label  # noqa: E402
 from fer_pipeline.io import read_json  # noqa: E402
@@ -146,52 +146,66 @@ def depth_conclusion(stats: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def carryover_section(stats: dict[str, Any], design: dict[str, Any]) -> str:
-    """The carry-over round: each one-factor pick retried on the chosen architecture; its fit on validation (what
-    the integrated model keeps) and, on test, its effect there and whether it differs from its effect on the base."""
-    if not design["round"]:
-        return f"No carry-over round: {design['why']}."
-    arch = design["architecture"]
-    lines = [f"Each factor's one-factor pick (chosen around the base MLP) is retried on the chosen architecture, "
-             f"{arch}, with the same seeds. Fitted on validation macro recall, seed-paired: the pick's effect on {arch} "
-             "and on the base MLP; the integrated model keeps the picks whose effect on "
-             f"{arch} is above zero (an additive model at {arch}; interactions between two picks are not measured).", "",
-             f"| pick | valid: effect on the base | valid: effect on {arch} | kept | test: effect on {arch} (vs {arch} alone) "
-             "| test: carry-over contrast [Holm-adjusted CI] |", "|---|---|---|---|---|---|"]
-    versus = stats["axes"].get("carryover", {}).get("versus_control", {})
-    contrasts = stats.get("carryover", {}).get("contrasts", {})
-    for factor, r in design["round"].items():
-        label = f"{factor}={r['value']}"
-        d, c = versus.get(f"carryover-{factor}"), contrasts.get(label)
-        lines.append(f"| {label} | {signed(r['effect_at_base'])} | {signed(r['effect_at_architecture'])} | "
-                     f"{'yes' if r['kept'] else 'no'} | {diff_cell(d['macro_recall']) if d else 'left out'} | "
-                     f"{(signed(c['difference']) + ' ' + holm_ci(c) + ' ' + verdict(c)) if c else 'left out'} |")
-    differ = [k for k, c in contrasts.items() if c["significant_holm"]]
-    lines += ["", "Carry-over contrast = (" + arch + " + pick − " + arch + ") − (base + pick − base), Holm-adjusted "
-              "within the round: zero when the pick does on " + arch + " what it did on the base MLP. " +
-              ("Picks whose effect differs between the two architectures: " + ", ".join(differ) + "." if differ else
-               "No pick is shown to act differently on " + arch + " than on the base MLP.")]
+def levels_text(levels: dict[str, str]) -> str:
+    """A factorial point's levels: each factor's pick or "base"."""
+    return ", ".join(f"{f}={v}" for f, v in levels.items()) or "every factor at the base's value"
+
+
+def factorial_section(stats: dict[str, Any], design: dict[str, Any]) -> str:
+    """The factorial at the chosen architecture: its points, the fit on validation (each effect against the pooled
+    seed noise, and whether it enters the model) and the same effects on test, Holm-adjusted within the factorial."""
+    arch, factors = design["architecture"], design["factors"]
+    if not factors:
+        return f"No factorial: {design['why']} ({arch})."
+    kind = "full" if len(design["points"]) == 2 ** len(factors) else "half-fraction (resolution IV, I = +" + "".join(
+        f[0].upper() for f in factors) + ")"
+    fit = design["fit"]
+    lines = [f"Every carried factor whose one-factor pick is not the base's value ({', '.join(factors)}) is measured "
+             f"again at the chosen architecture, {arch}, at two levels (the base's value and the pick), in a {kind} "
+             f"two-level design of {len(design['points'])} configurations paired by seed. A configuration that is an "
+             "existing run (the architecture alone) is not trained again. Fitted on validation macro recall: each "
+             f"effect is the mean over its + points minus the mean over its − points, with the seed noise pooled over "
+             f"the effects ({fit['df']} degrees of freedom); a term enters the model when |t| > {fit['keep_bound']:.2f} "
+             "(two-sided 10%).", "",
+             "| point | levels | valid macro recall (mean) | fitted | test macro recall (mean) |", "|---|---|---|---|---|"]
+    for p in design["points"]:
+        v = stats["variants"][p["variant"]]
+        lines.append(f"| {p['variant']} | {levels_text(p['levels'])} | {fmt(float(np.mean(p['valid_macro_recall'])))} | "
+                     f"{fmt(p['fitted'])} | {fmt(v['macro_recall']['mean'])} |")
+    tests = stats.get("factorial", {}).get("contrasts", {})
+    lines += ["", "| effect | valid: estimate ± se | in the model | test: estimate [Holm-adjusted CI] | test verdict |",
+              "|---|---|---|---|---|"]
+    for name, e in fit["effects"].items():
+        c = tests.get(name)
+        lines.append(f"| {name} | {signed(e['effect'])} ± {fmt(e['se'])} | {'yes' if e['kept'] else 'no'} | "
+                     f"{(signed(c['difference']) + ' ' + holm_ci(c)) if c else 'left out'} | {verdict(c) if c else ''} |")
+    shown = [k for k, c in tests.items() if c["significant_holm"]]
+    lines += ["", "On test, " + ("the effects shown after Holm: " + ", ".join(shown) + "." if shown else
+                                 "no effect of the factorial is shown after Holm.")]
     return "\n".join(lines)
 
 
-def integrated_section(stats: dict[str, Any], design: dict[str, Any], confirm_seeds: list[int]) -> str:
-    """The integrated model's setting and its confirmation on fresh seeds against the base, the best single
-    variant on validation and the chosen architecture alone."""
-    v = stats["variants"]["integrated"]["macro_recall"]
-    predicted = design.get("predicted_valid_macro_recall")
-    settings = (f"{k} = " + ("the base's" if val == "base" else str(val)) for k, val in design["integrated"].items())
-    lines = ["Built on validation macro recall (never test): " + ", ".join(settings)
-             + f" ({design['why']}" + (f"; predicted validation macro recall {fmt(predicted)}" if predicted is not None else "")
-             + ").", "", f"Confirmed on fresh seeds ({', '.join(map(str, confirm_seeds))}): test macro recall {fmt(v['mean'])} "
-             f"± {fmt(v['sd'])}, 95% CI {ci(v['ci95'])}.",
-             "", "| against | Δ macro recall (integrated − other) [Holm-adjusted CI] | Δ accuracy [Holm-adjusted CI] |", "|---|---|---|"]
-    for label, d in stats["integrated"].items():
-        who = label if label == d["against"] else f"{label} ({d['against']})"
-        lines.append(f"| {who} | {diff_cell(d['macro_recall'])} | {diff_cell(d['accuracy'])} |")
-    best = stats["integrated"].get("best single variant")
+def integrated_section(stats: dict[str, Any], design: dict[str, Any]) -> str:
+    """The integrated model (design.json's best point) and its comparisons on test, paired by seed, against the
+    base, the best single variant on validation and the chosen architecture alone."""
+    name = design["integrated"]["variant"]
+    v = stats["variants"][name]["macro_recall"]
+    lines = [f"Built on validation macro recall (never test): {name}, {levels_text(design['integrated']['levels'])} at "
+             f"{design['architecture']} ({design['why']}). It is a point of the design, trained once with its seeds "
+             f"({', '.join(map(str, stats['variants'][name]['seed_ids']))}): test macro recall {fmt(v['mean'])} ± "
+             f"{fmt(v['sd'])}, 95% CI {ci(v['ci95'])}.", ""]
+    versus = stats["integrated"]["versus"]
+    if versus:
+        lines += ["| against | Δ macro recall (integrated − other) [Holm-adjusted CI] | Δ accuracy [Holm-adjusted CI] | seeds |",
+                  "|---|---|---|---|"]
+        for label, d in versus.items():
+            who = label if label == d["against"] else f"{label} ({d['against']})"
+            lines.append(f"| {who} | {diff_cell(d['macro_recall'])} | {diff_cell(d['accuracy'])} | "
+                         f"{', '.join(map(str, d['macro_recall']['seed_ids']))} |")
+    best = versus.get("best single variant")
     if best is None:
-        lines += ["", "The best single variant on validation is the base itself."]
-        best = stats["integrated"]["base"]
+        return "\n".join([*lines, "", f"The integrated model, {name}, is itself the best single variant on validation "
+                                        "(or the base): there is no other single variant for it to beat."])
     word = {HIGHER: "wins: it is significantly above", LOWER: "loses: it is significantly below",
             NO_DIFFERENCE: "does not win: no difference is shown from"}[verdict(best["macro_recall"])]
     lines += ["", f"The integrated model {word} {best['against']}, the best single variant on validation "
@@ -335,10 +349,12 @@ def write_markdown(path: Path, stats: dict[str, Any], choice: dict[str, Any], de
     full = stats["test"]
     seeds = stats["seeds"]
     out = [f"# FER2013 study report [{label}]", "",
-           f"Data: {label}. Each configuration was trained once per seed ({', '.join(map(str, seeds))}); the base is "
-           "every axis's control and is trained once. A variant's 95% interval counts both sources of noise: the spread "
-           f"over seeds (training) and the spread over {stats['bootstrap_resamples']} bootstrap resamples of the "
-           f"{full['test_images']} test images (the same resamples for every variant), as mean ± t(0.975, seeds − 1) · "
+           f"Data: {label}. Each MLP configuration was trained once per seed ({', '.join(map(str, seeds))}), each CNN "
+           f"configuration once per seed of {', '.join(map(str, stats['cnn_seeds']))} (a CNN pairs with an MLP on the "
+           "seeds they share); the base is every axis's control and is trained once. A variant's 95% interval counts "
+           "both sources of noise: the spread over seeds (training) and the spread over "
+           f"{stats['bootstrap_resamples']} bootstrap resamples of the {full['test_images']} test images (the same "
+           "resamples for every variant), as mean ± t(0.975, seeds − 1) · "
            "√(sd²/seeds + SE_images²). A difference is paired by seed and by image, with standard error "
            "√(σ²/seeds + τ²): σ² the seed-to-seed variance of the paired difference, pooled over the family's variants "
            "(variant × seed fit, (variants − 1)(seeds − 1) degrees of freedom) unless their spreads differ too much, "
@@ -350,17 +366,16 @@ def write_markdown(path: Path, stats: dict[str, Any], choice: dict[str, Any], de
            f"Compute: {compute['runs']} training runs, {compute['train_hours']:.2f} h of training wall time in total.", "",
            *([f"The control (base): {describe(control)}.", ""] if control else []),
            f"![per-class recall]({figures['heatmap']})", ""]
-    for axis in (a for a in full["axes"] if a != "carryover"):
+    for axis in full["axes"]:
         out += [f"## {axis}", "", f"**Question.** {QUESTIONS.get(axis, axis)}", "", axis_table(axis, full), "",
                 f"**Conclusion.** {axis_conclusion(axis, full, choice, control)}", "",
                 f"![{axis}]({figures[f'axis_{axis}']}) ![{axis} curves]({figures[f'curves_{axis}']})", ""]
     if "depth_interaction" in full:
         out += ["## depth × activation", "", f"**Question.** {QUESTIONS['depth_activation']}", "", depth_conclusion(full), "",
                 f"![depth]({figures['axis_depth_activation']}) ![depth curves]({figures['curves_depth_activation']})", ""]
-    out += ["## Carry-over round: do the MLP picks hold on the chosen architecture?", "", carryover_section(full, design), ""]
-    if "integrated" in full:
-        out += ["## Integrated model", "", integrated_section(full, design, stats["confirm_seeds"]), "",
-                f"![integrated confusion]({figures['integrated_confusion']})", ""]
+    out += ["## Factorial at the chosen architecture: the carried picks together", "", factorial_section(full, design), "",
+            "## Integrated model", "", integrated_section(full, design), "",
+            f"![integrated confusion]({figures['integrated_confusion']})", ""]
     out += ["## Training length", "", "Each run trains until patience stops it (no valid-loss improvement for "
             f"{control['train']['patience'] if control else 'patience'} epochs) and keeps its best epoch. "
             + cap_sentence(stats["stopping"]), "", training_table(full), ""]
@@ -382,24 +397,25 @@ def write_report(study: Any) -> str:
     stats, choice, design, label = read_json(paths.STATS), read_json(paths.CHOICE), read_json(paths.DESIGN), data_label()
     families, out = study_families(study, choice), paths.REPORTS
     full = stats["test"]
+    seeds = {name: v["seed_ids"] for name, v in full["variants"].items()}  # each variant's, as stats loaded them
     figures = {"heatmap": "recall_heatmap.png", "integrated_confusion": "integrated_confusion.png"}
     save_figure(recall_heatmap(full, label), out / figures["heatmap"])
     for axis, vs in families.items():
-        if axis in ("base", "integrated", "carryover"):  # the carry-over round is a table in the integrated part
+        if axis in ("base", FACTORIAL):  # the factorial is tables of its own
             continue
         figures[f"axis_{axis}"], figures[f"curves_{axis}"] = f"axis_{axis}.png", f"curves_{axis}.png"
         save_figure(axis_figure(axis, [v.name for v in vs], full, label), out / figures[f"axis_{axis}"])
-        histories = {v.name: [read_history(v.run(s)) for s in variant_seeds(v, study)] for v in vs}
+        histories = {v.name: [read_history(v.run(s)) for s in seeds[v.name]] for v in vs}
         save_figure(curves_figure(axis, histories, label), out / figures[f"curves_{axis}"])
-    integrated = families["integrated"][0]
-    cm = sum(np.asarray(read_json(paths.report_file(integrated.run(s)))["confusion"]) for s in variant_seeds(integrated, study))
+    integrated = trained(families)[design["integrated"]["variant"]]
+    cm = sum(np.asarray(read_json(paths.report_file(integrated.run(s)))["confusion"]) for s in seeds[integrated.name])
     save_figure(confusion_figure(cm, f"integrated model: test confusion, all seeds, row-normalized [{label}]"),
                 out / figures["integrated_confusion"])
     records = {v.run(s): read_json(paths.run_file(v.run(s))) for v in trained(families).values()
-               for s in variant_seeds(v, study)}  # each run.json read once
+               for s in seeds[v.name]}  # each run.json read once
     compute = {"runs": len(records), "train_hours": sum(r["wall_time_s"] for r in records.values()) / 3600}
     control = families["base"][0]
-    base = records[control.run(variant_seeds(control, study)[0])]
+    base = records[control.run(seeds[control.name][0])]
     write_markdown(paths.STUDY_REPORT, stats, choice, design, label, figures, compute,
                    control={"model": base["model"], "train": base["train"]})
     return (f"report [{label}]: wrote {paths.STUDY_REPORT} and {len(figures)} figures")

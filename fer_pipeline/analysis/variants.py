@@ -155,12 +155,11 @@ class Variant:
 
     @property
     def path(self) -> str:
-        """The variant's folder: axis runs under study/, the carry-over round's under carryover/<factor>, the
-        integrated model's under integrated/ (choose reads all of metrics/train/study, and the runs it leads to
-        must not be inside it)."""
-        if self.axis == "carryover":
-            return f"{paths.CARRYOVER_RUNS}/{self.settings[-1][0]}"
-        return f"{paths.INTEGRATED_RUNS if self.axis == 'integrated' else paths.STUDY_RUNS}/{self.name}"
+        """The variant's folder: axis runs under study/, the factorial's own points under factorial/<index>
+        (choose reads all of metrics/train/study, and the runs it leads to must not be inside it)."""
+        if self.axis == FACTORIAL:
+            return f"{paths.FACTORIAL_RUNS}/{self.name.rsplit('-', 1)[1]}"
+        return f"{paths.STUDY_RUNS}/{self.name}"
 
     def run(self, seed: int) -> str:
         """This variant's run with one seed (run_name)."""
@@ -172,8 +171,8 @@ class Variant:
         return "base" if self.axis == "base" else "-".join(v for _, v in self.settings)
 
 
+FACTORIAL = "factorial"  # the axis of the factorial's own points (analysis.factorial), trained by study_factorial
 BASE = Variant("base", "base", ())
-INTEGRATED = Variant("integrated", "integrated", ())
 BASE_DEPTH = 1  # the base MLP's hidden layers: the depth grid's first row is the base and the activation axis
 GRIDS = tuple(a.family for a in AXES if a.kind == "depth")  # families compared by interaction contrasts, not a control
 
@@ -181,8 +180,8 @@ GRIDS = tuple(a.family for a in AXES if a.kind == "depth")  # families compared 
 def study_variants(study: StudyParams, axes: tuple[Axis, ...] = AXES) -> dict[str, list[Variant]]:  # type: ignore[valid-type]
     """Every comparison family in study order (fer_pipeline.axes), control first: each factor's axis is [base, its
     values]; a depth axis is the grid (depth, activation) over BASE_DEPTH and its depths, whose depth-1 row is the
-    base or an activation-axis run (a grid activation missing from study.activations is the base's own); base
-    and integrated are families of one."""
+    base or an activation-axis run (a grid activation missing from study.activations is the base's own); the
+    base is a family of one."""
     families: dict[str, list[Variant]] = {}
     for a in axes:
         values = getattr(study, a.values)
@@ -193,23 +192,30 @@ def study_variants(study: StudyParams, axes: tuple[Axis, ...] = AXES) -> dict[st
             grid = getattr(study, a.grid_with)
             families[a.family] = [by_activation.get(x, BASE) for x in grid] + [
                 Variant(f"{a.name}-{d}-{x}", a.family, ((a.name, str(d)), ("activation", x))) for d in values for x in grid]
-    return families | {"base": [BASE], "integrated": [INTEGRATED]}
+    return families | {"base": [BASE]}
 
 
 def study_families(study: StudyParams, choice: dict[str, Any]) -> dict[str, list[Variant]]:  # type: ignore[valid-type]
-    """The study's families and the carry-over round (choice.json's), as stats and the report compare them."""
-    return study_variants(study) | {"carryover": carryover_variants(choice)}
+    """The study's families and the factorial at the chosen architecture (choice.json's), as stats and the report
+    compare them."""
+    return study_variants(study) | {FACTORIAL: factorial_variants(choice)}
 
 
-def seeds_key(variant: str) -> str:
-    """The study key listing a variant's seeds, by its folder: the integrated model's own fresh seeds
-    (confirm_seeds: a confirmation on new training noise), every other variant's study.seeds."""
-    return "confirm_seeds" if variant.split("/")[0] == INTEGRATED.path.split("/")[0] else "seeds"
+def seeds_key(family: str) -> str:
+    """The study key listing the seeds of a configuration of this model family: study.cnn_seeds for a CNN (its
+    runs cost several MLP runs each), study.seeds for an MLP. cnn_seeds is a subset of seeds, so a CNN pairs with
+    an MLP on the seeds they share."""
+    return "cnn_seeds" if family == "cnn" else "seeds"
 
 
-def variant_seeds(variant: Variant, study: StudyParams) -> tuple[int, ...]:  # type: ignore[valid-type]
-    """The seeds a variant is trained with (seeds_key)."""
-    return getattr(study, seeds_key(variant.path))
+def variant_family(variant: Variant, study: StudyParams, presets: PresetsParams) -> str:  # type: ignore[valid-type]
+    """The model family of a variant: its architecture's (the base's unless it sets one)."""
+    return presets.architectures[dict(variant.settings).get("architecture", study.base.architecture)].family
+
+
+def variant_seeds(variant: Variant, study: StudyParams, presets: PresetsParams) -> tuple[int, ...]:  # type: ignore[valid-type]
+    """The seeds a variant is trained with (seeds_key of its family)."""
+    return getattr(study, seeds_key(variant_family(variant, study, presets)))
 
 
 def axis_variant(axis: str, value: str) -> Variant:
@@ -217,17 +223,23 @@ def axis_variant(axis: str, value: str) -> Variant:
     return BASE if value == "base" else Variant(f"{axis.replace('_', '')}-{value}", axis, ((axis, str(value)),))
 
 
-def carryover_variants(choice: dict[str, Any]) -> list[Variant]:
-    """The carry-over round as a family, control first: the chosen architecture's own axis run, then that
-    architecture with each carried factor's pick (choice.json's carryover; none when the architecture is the
-    base's, whose factors the one-factor axes already measured)."""
-    carry = choice.get("carryover")
-    if not carry:
+def factorial_variants(choice: dict[str, Any]) -> list[Variant]:
+    """The factorial's points as variants, in choice.json's order (the all-base point first): a point that is an
+    existing run (the chosen architecture's axis run, or at the base's architecture the base and each one-pick
+    axis run) is that run's variant; the others are the factorial's own, factorial-<index>."""
+    design = choice.get(FACTORIAL)
+    if not design:
         return []
-    arch = carry["architecture"]
-    return [axis_variant("architecture", arch), *(
-        Variant(f"carryover-{f}", "carryover", (("architecture", arch), (f, str(c["value"]))))
-        for f, c in carry["factors"].items())]
+    arch = design["architecture"]
+    out = []
+    for i, point in enumerate(design["points"]):
+        picks = tuple((f, str(v)) for f, v in point["levels"].items() if v != "base")
+        if point["reuses"]:
+            out.append(BASE if not picks and arch == "base" else
+                       axis_variant("architecture", arch) if not picks else axis_variant(*picks[0]))
+        else:
+            out.append(Variant(f"{FACTORIAL}-{i}", FACTORIAL, ((("architecture", arch),) if arch != "base" else ()) + picks))
+    return out
 
 
 def depth_grid(study: StudyParams, family: list[Variant]) -> dict[tuple[int, str], Variant]:  # type: ignore[valid-type]

@@ -1,7 +1,7 @@
 """The release stage's work: the model users get (fer-predict, fer-export) and its model card.
 
 The rule: of every run the pipeline trained for the study and the recipe (the cnn recipe, each study variant's
-seeds, the carry-over round's, the integrated model's seeds), the run with the best validation macro recall at its
+seeds, the factorial's own points), the run with the best validation macro recall at its
 kept epoch. Test scores are reported in the card, never used to choose. The baseline is the user's free experiment
 (`dvc exp run -S model.activation=...`) and is not a candidate, so experimenting on it changes no release.
 """
@@ -14,7 +14,7 @@ from typing import Any
 from fer_pipeline import CLASSES, IMAGE_SIZE, FerError, paths
 from fer_pipeline.io import atomic_path, read_json, write_json
 
-CANDIDATE_ROOTS = (paths.RECIPE_RUN, paths.STUDY_RUNS, paths.CARRYOVER_RUNS, paths.INTEGRATED_RUNS)
+CANDIDATE_ROOTS = (paths.RECIPE_RUN, paths.STUDY_RUNS, paths.FACTORIAL_RUNS)
 
 
 def candidate_recalls(root: Path = Path(".")) -> dict[str, float]:
@@ -40,7 +40,7 @@ def release_record(recalls: dict[str, float], tta: str) -> dict[str, Any]:
     run = choose_release(recalls)
     return {"run": run, "model": paths.model_file(run).as_posix(), "valid_macro_recall": recalls[run], "tta": tta,
             "why": f"best validation macro recall ({recalls[run]:.4f}) among the {len(recalls)} trained "
-                   f"run{'' if len(recalls) == 1 else 's'} of the recipe, study, carry-over round and integrated model; "
+                   f"run{'' if len(recalls) == 1 else 's'} of the recipe, the study and its factorial; "
                    "test was not used to choose"}
 
 

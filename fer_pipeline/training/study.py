@@ -1,5 +1,5 @@
-"""The study stage's work: one study variant's runs, every seed trained then evaluated in one process (or, when
-the carry-over round has nothing to carry, no run and a skipped.json saying why)."""
+"""The study stage's work: one study variant's runs, every seed trained then evaluated in one process (or, for a
+factorial point that is an existing run or past the design, no run and a skipped.json saying why)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,12 @@ from fer_pipeline.training.runs import train_run
 
 
 def study_runs(variant: str, seeds: tuple[int, ...], runs: list[tuple[ModelParams, TrainParams]], device: str,
-               threads: int, how: EvaluateParams, carry: str | None = None) -> None:
+               threads: int, how: EvaluateParams, skipped: str = "") -> None:
     """Train (with `threads` torch CPU threads) then evaluate (on `device`, as `how` says) each seed's run of
-    `variant`, the split loaded once for all;
-    no runs (the carry-over round's factor `carry` kept the base's value) writes skipped.json instead."""
+    `variant`, the split loaded once for all; with no runs, writes skipped.json saying why (`skipped`)."""
     if not runs:
-        reason = (f"choose kept the base's {carry} (or chose the base's architecture), so this run would be "
-                  "the chosen architecture's own axis run: nothing to carry over")
-        skip(variant, reason)
-        print(f"study {variant}: {reason}")
+        skip(variant, skipped)
+        print(f"study {variant}: nothing to train: {skipped}")
         return
     data = load_split_tensors(("train", "valid", "test"))  # once for every seed: no run changes it
     for seed, (mp, tp) in zip(seeds, runs, strict=True):
