@@ -256,7 +256,8 @@ def _study_classes(axes: tuple[Any, ...]) -> tuple[type, type, type]:
                   "every value a variant trained once per seed.",
                   [("seeds", *_list_field(int, None, "")), ("cnn_seeds", *_list_field(int, None, "")),
                    ("base", base, field()), ("train", train, field()), *lists,
-                   ("bootstrap", int, _check(lambda v: v >= 100, "an integer >= 100 (bootstrap resamples of the test images)"))])
+                   ("bootstrap", int, _check(lambda v: v >= 100, "an integer >= 100 (bootstrap resamples of the test images)")),
+                   ("detect", float, _check(lambda v: 0 < v < 1, "a number between 0 and 1 (a difference in macro recall)"))])
     study.problem = _study_problem
     return base, train, study
 

@@ -9,6 +9,7 @@ from sklearn import metrics as skm
 
 from fer_pipeline.analysis.bootstrap import (
     bootstrap_counts,
+    detectable_difference,
     family_comparisons,
     family_contrasts,
     paired_difference,
@@ -16,6 +17,7 @@ from fer_pipeline.analysis.bootstrap import (
     seed_image_interval,
     seed_image_intervals,
     seed_mean_scores,
+    seeds_needed,
     summarize_variant,
     verdict,
 )
@@ -245,3 +247,21 @@ def test_variants_with_fewer_seeds_are_compared_on_the_seeds_they_share():
     assert out["cnn"]["difference"] == pytest.approx(alone["difference"]) and out["cnn"]["se"] == pytest.approx(alone["se"])
     assert out["cnn"]["method"] == "per-pair" and "nothing to pool" in out["cnn"]["pooling"]["reason"]
     assert max(c["p_holm"] for c in out.values()) <= 1.0 and out["cnn"]["p_holm"] >= out["cnn"]["p"]
+
+
+def test_seeds_needed_is_the_fewest_that_reach_the_target():
+    """A comparison whose detectable difference misses the target says how many seeds would reach it at its own
+    noise: at that count the detectable difference is at most the target and one seed fewer it is above; when the
+    shared image noise alone exceeds the target no seed count reaches it (None)."""
+    c = {"seeds": 3, "variants": 4, "sigma2": 0.012**2, "tau2": 0.003**2, "method": "pooled"}
+    n = seeds_needed(c, 0.02, tests=3)
+    assert n is not None and n > 3
+
+    def at(k: int) -> float:
+        a = c["sigma2"] / k
+        df = (a + c["tau2"]) ** 2 / (a**2 / ((c["variants"] - 1) * (k - 1)))
+        return detectable_difference(float(np.sqrt(a + c["tau2"])), df, tests=3)
+
+    assert at(n) <= 0.02 < at(n - 1)
+    assert seeds_needed({**c, "tau2": 0.01**2}, 0.02, tests=3) is None
+    assert seeds_needed({**c, "method": "per-pair"}, 0.02, tests=3) >= n  # S - 1 df: never fewer than pooled

@@ -59,7 +59,8 @@ def test_axis_table_lists_the_control_first_and_stars_holm_significant_rows():
     sigmoid = next(r for r in rows if r.startswith("| activation-sigmoid |"))
     assert "p_Holm=" in tanh and " * |" in tanh and " * |" not in sigmoid
     d = stats["axes"]["activation"]["versus_control"]["activation-tanh"]["macro_recall"]
-    assert tanh.endswith(f"| {d['detectable']:.3f} |")  # its own detectable difference
+    own = f"{d['detectable']:.3f}" + (f" (needs {d['seeds_needed']} seeds)" if d["detectable"] > d["target"] else "")
+    assert tanh.endswith(f"| {own} |")  # its own detectable difference, and the seeds it would need for 0.03
     how = "pooled over the 3 variants" if d["method"] == "pooled" else "each pair's own"
     assert f"Seed noise of the macro-recall differences: {how}" in table
 

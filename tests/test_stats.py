@@ -22,7 +22,7 @@ STUDY = StudyParams(seeds=(0, 1, 2), cnn_seeds=(0, 1),
                     activations=("sigmoid", "tanh"), batch_sizes=(64,),
                     optimizers=("sgd",), architectures=("mlp3", "cnn"), imbalances=("class_weights",), depths=(3,),
                     depth_activations=("relu", "tanh"),
-                    bootstrap=200)
+                    bootstrap=200, detect=0.03)
 RNG = np.random.default_rng(0)
 Y = RNG.integers(0, 7, 3000)
 

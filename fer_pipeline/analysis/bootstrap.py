@@ -212,16 +212,17 @@ def family_contrasts(plain: np.ndarray, resampled: np.ndarray, weights: np.ndarr
     method = "pooled" if pooled else "per-pair"
     return [{"difference": float(mean[j]), "ci95": [float(mean[j] - t[j] * se[j]), float(mean[j] + t[j] * se[j])],
              "se": float(se[j]), "p": float(p[j]), "df": float(df[j]), "method": method,
-             "pooling": check, "seeds": s} for j in range(len(weights))]
+             "pooling": check, "seeds": s, "variants": k, "sigma2": float(sigma2[j]), "tau2": float(tau2[j])}
+            for j in range(len(weights))]
 
 
 def family_comparisons(scores: dict[str, tuple[np.ndarray, np.ndarray]], contrasts: dict[str, dict[str, float]],
                        level: float = 0.95, alpha: float = 0.05, power: float = 0.8,
-                       seeds: dict[str, tuple[int, ...]] | None = None) -> dict[str, dict[str, Any]]:
+                       seeds: dict[str, tuple[int, ...]] | None = None, target: float | None = None) -> dict[str, dict[str, Any]]:
     """Named contrasts ({variant: weight}) within one family, from each variant's run_scores: family_contrasts over
     the variants they name, Holm within the family (p_holm, significant_holm; `significant` is the unadjusted
     interval's), the Holm-adjusted interval `ci_holm` (holm_interval) and each contrast's own detectable
-    difference after Holm.
+    difference after Holm; with a `target` difference, also the seeds it would need to detect it (seeds_needed).
 
     `seeds` names each variant's seeds in its scores' order. Variants with fewer seeds (the CNNs' study.cnn_seeds,
     a subset of study.seeds) are compared on the seeds they share: contrasts are fitted in groups by their
@@ -253,7 +254,29 @@ def family_comparisons(scores: dict[str, tuple[np.ndarray, np.ndarray]], contras
         c["ci_holm"] = holm_interval(c, alpha)
         c["detectable"] = (detectable_difference(c["se"], c["df"], power, alpha, len(out))
                            if c["df"] is not None else None)
+        if target is not None and c["df"] is not None:
+            c["target"] = target
+            c["seeds_needed"] = seeds_needed(c, target, power, alpha, len(out))
     return out
+
+
+MAX_SEEDS = 50  # seeds_needed looks no further: past it, the shared image noise is what limits the comparison
+
+
+def seeds_needed(c: dict[str, Any], target: float, power: float = 0.8, alpha: float = 0.05, tests: int = 1) -> int | None:
+    """The fewest seeds with which this comparison, at its own noise (sigma^2 per seed, tau^2 shared by all, the
+    same method), detects `target` with `power` after Holm over `tests`: its seed count or more, None when even
+    MAX_SEEDS do not (tau^2, the test images' shared noise, does not shrink with seeds)."""
+    for n in range(max(c["seeds"], 2), MAX_SEEDS + 1):
+        a = c["sigma2"] / n
+        if c["method"] == "pooled":
+            df_sigma = (c["variants"] - 1) * (n - 1)
+            df = (a + c["tau2"]) ** 2 / (a**2 / df_sigma) if a > 0 else float("inf")
+        else:
+            df = n - 1
+        if detectable_difference(float(np.sqrt(a + c["tau2"])), df, power, alpha, tests) <= target:
+            return n
+    return None
 
 
 def holm_interval(c: dict[str, Any], alpha: float = 0.05) -> list[float]:

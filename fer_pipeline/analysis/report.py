@@ -66,10 +66,22 @@ def axis_table(axis: str, stats: dict[str, Any]) -> str:
         d = a["versus_control"].get(name)
         cells = ("degenerate: left out", "") if name in a["degenerate"] else (
             (diff_cell(None), diff_cell(None)) if d is None else (diff_cell(d["macro_recall"]), diff_cell(d["accuracy"])))
-        own = fmt(d["macro_recall"]["detectable"]) if d and d["macro_recall"]["detectable"] is not None else ""
+        own = detectable_cell(d["macro_recall"]) if d else ""
         rows.append(f"| {name} | {fmt(r['mean'])} ± {fmt(r['sd'])} | {ci(r['ci95'])} | {fmt(f['mean'])} ± {fmt(f['sd'])} "
                     f"| {fmt(acc['mean'])} ± {fmt(acc['sd'])} | {cells[0]} | {cells[1]} | {own} |")
     return "\n".join(rows + [""] + [method_note(a)] if a["versus_control"] else rows)
+
+
+def detectable_cell(m: dict[str, Any]) -> str:
+    """A comparison's own detectable difference and, where it misses the study's target (study.detect), the seeds
+    it would need at its own noise (bootstrap.seeds_needed), or that seeds alone cannot get there."""
+    if m.get("detectable") is None:
+        return ""
+    text = fmt(m["detectable"])
+    if "target" in m and m["detectable"] > m["target"]:
+        n = m["seeds_needed"]
+        text += f" (needs {n} seeds)" if n else " (unreachable by seeds: the shared image noise)"
+    return text
 
 
 def method_note(a: dict[str, Any]) -> str:
@@ -79,8 +91,10 @@ def method_note(a: dict[str, Any]) -> str:
     how = ({"pooled": f"pooled over the {len(a['versus_control']) + 1} variants",
             "per-pair": "each pair's own (not pooled)"}.get(d["method"], d["method"]))
     why = f" ({d['pooling']['reason']})" if "pooling" in d else ""
+    target = f" Where it exceeds the study's target of {fmt(d['target'])} (study.detect), the seeds that comparison " \
+             "would need at its own noise." if "target" in d else ""
     return (f"Seed noise of the macro-recall differences: {how}{why}. Detectable: the difference that comparison "
-            "finds with 80% power after Holm within the axis.")
+            "finds with 80% power after Holm within the axis." + target)
 
 
 def axis_conclusion(axis: str, stats: dict[str, Any], choice: dict[str, Any], control: dict[str, Any] | None = None) -> str:

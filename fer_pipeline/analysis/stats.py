@@ -90,15 +90,17 @@ def degenerate(valid_macro_recall: list[float]) -> bool:
     return max(valid_macro_recall) < CHANCE + 0.005
 
 
-def compare(scores: dict[str, Scores], pairs: dict[str, tuple[str, str]], seeds: Seeds) -> dict[str, Any]:
+def compare(scores: dict[str, Scores], pairs: dict[str, tuple[str, str]], seeds: Seeds,
+            target: float | None = None) -> dict[str, Any]:
     """Paired differences a - b for each named pair, in each COMPARED metric, as one family
     (bootstrap.family_comparisons: on the seeds each pair shares, seed noise pooled over the family's variants
-    where homogeneous, Holm within the family per metric)."""
+    where homogeneous, Holm within the family per metric; with `target`, the seeds each would need to detect it)."""
     out: dict[str, Any] = {label: {} for label in pairs}
     for m in COMPARED:
         if pairs:
             named = {label: {a: 1.0, b: -1.0} for label, (a, b) in pairs.items()}
-            for label, c in family_comparisons({v: s[m] for v, s in scores.items()}, named, seeds=seeds).items():
+            for label, c in family_comparisons({v: s[m] for v, s in scores.items()}, named, seeds=seeds,
+                                               target=target if m == "macro_recall" else None).items():
                 out[label][m] = c
     for label, (_, b) in pairs.items():
         out[label]["against"] = b
@@ -178,7 +180,7 @@ def study_stats(families: dict[str, list[Variant]], runs: dict[str, Runs], resam
         kept = [n for n in others if not out["variants"][n]["degenerate"]]
         out["axes"][axis] = {"family": [v.name for v in vs], "control": control,
                              "degenerate": [n for n in others if n not in kept],
-                             "versus_control": compare(scores, {n: (n, control) for n in kept}, seeds)}
+                             "versus_control": compare(scores, {n: (n, control) for n in kept}, seeds, study.detect)}
     own = [d["macro_recall"]["detectable"] for a in out["axes"].values() for d in a["versus_control"].values()]
     # the median of the comparisons' own detectable differences (each after Holm in its family)
     out["detectable"] = {"macro_recall": float(np.median(own))} if own and None not in own else None
