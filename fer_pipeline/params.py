@@ -255,6 +255,7 @@ def _study_classes(axes: tuple[Any, ...]) -> tuple[type, type, type]:
     study = _make("StudyParams", "The study: its seeds, base, shared training settings and one list per axis, "
                   "every value a variant trained once per seed.",
                   [("seeds", *_list_field(int, None, "")), ("cnn_seeds", *_list_field(int, None, "")),
+                   ("replicate_seeds", tuple[int, ...], _check(lambda v: len(set(v)) == len(v), "a list without repeats")),
                    ("base", base, field()), ("train", train, field()), *lists,
                    ("bootstrap", int, _check(lambda v: v >= 100, "an integer >= 100 (bootstrap resamples of the test images)")),
                    ("detect", float, _check(lambda v: 0 < v < 1, "a number between 0 and 1 (a difference in macro recall)"))])
@@ -263,9 +264,12 @@ def _study_classes(axes: tuple[Any, ...]) -> tuple[type, type, type]:
 
 
 def _study_problem(study: Any) -> tuple[str, str] | None:
-    """The CNNs' seeds must be some of the MLPs' (a CNN pairs with an MLP on the seeds they share)."""
+    """The CNNs' seeds must be some of the MLPs' (a CNN pairs with an MLP on the seeds they share); the replication's
+    must be fresh (seeds the study did not train)."""
     if not set(study.cnn_seeds) <= set(study.seeds):
         return "cnn_seeds", f"a subset of study.seeds ({', '.join(map(str, study.seeds))}): a CNN pairs with the MLPs by seed"
+    if set(study.replicate_seeds) & set(study.seeds):
+        return "replicate_seeds", f"seeds the study did not train (none of study.seeds: {', '.join(map(str, study.seeds))})"
     return None
 
 

@@ -17,6 +17,7 @@ SPLIT = Path("data/split/indices.npz")
 CHOICE = Path("data/choose/choice.json")
 DESIGN = Path("data/design/design.json")  # the factorial's fit on validation and the integrated model it picks
 STATS = Path("data/stats/stats.json")
+REPLICATION = Path("data/replicate/replication.json")  # the significant comparisons retrained at fresh seeds
 STUDY_METRICS = Path("metrics/study")  # the stats stage's per-axis tables, one <axis>.json each
 STUDY_PLOT = Path("plots/study/variants.csv")  # the stats stage's per-variant macro recall, for `dvc plots`
 REPORTS = Path("reports")
@@ -32,8 +33,9 @@ EVALUATE_METRICS = Path("metrics/evaluate")
 PLOTS = Path("plots")
 
 # The first part of a run name that groups runs (variants.Variant.path): the recipe's run, the study's axis
-# variants and the factorial's own points.
-RECIPE_RUN, STUDY_RUNS, FACTORIAL_RUNS = "cnn", "study", "factorial"
+# variants, the factorial's own points and the replication's runs (never release candidates: what they retrain
+# was read from test verdicts).
+RECIPE_RUN, STUDY_RUNS, FACTORIAL_RUNS, REPLICATE_RUNS = "cnn", "study", "factorial", "replicate"
 
 
 def study_metrics_file(axis: str) -> Path:

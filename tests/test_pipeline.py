@@ -49,7 +49,7 @@ def test_repro_writes_every_output_and_is_up_to_date(project: Path) -> None:
         i = int(stage.split("@")[1])
         expected += ([f"data/train/factorial/{i}/s0/model.pt", f"metrics/evaluate/factorial/{i}/s0.json"]
                      if i < len(points) and not points[i]["reuses"] else [f"data/train/factorial/{i}/skipped.json"])
-    expected += ["data/design/design.json"]
+    expected += ["data/design/design.json", "data/replicate/replication.json", "data/train/replicate/skipped.json"]
     missing = [p for p in expected if not (project / p).is_file()]
     assert not missing
     assert stale(project) == set()

@@ -37,7 +37,7 @@ def test_plan_counts_stages_runs_and_time():
     assert "1 training run," in lines[1]
     assert f"study variants: 2 stages, {len(s.seeds) + len(s.cnn_seeds)} training runs" in lines[2]
     assert f"2 stages, up to {2 * len(s.seeds)} training runs" in lines[3]
-    assert lines[4].startswith("  choose, design, stats, report, release: 2 stages")
+    assert lines[4].startswith("  choose, design, stats, replicate, report, release: 2 stages")
     assert total == pytest.approx(3 * COST_S["data"]["synthetic"] + 3 * COST_S["baseline"]["synthetic"]
                                   + 2 * COST_S["study"]["synthetic"] + 2 * COST_S["factorial"]["synthetic"]
                                   + 2 * COST_S["summary"]["synthetic"])

@@ -15,7 +15,7 @@ from fer_pipeline.params import ParamsFile, StudyBaseParams, StudyParams, StudyT
 
 from .conftest import ROOT
 
-STUDY = StudyParams(seeds=(0, 1, 2), cnn_seeds=(0, 1),
+STUDY = StudyParams(seeds=(0, 1, 2), cnn_seeds=(0, 1), replicate_seeds=(),
                     base=StudyBaseParams(activation="relu", batch_size=32, optimizer="adam", architecture="mlp1",
                                          imbalance="none"),
                     train=ParamsFile(ROOT / "params.yaml").section(StudyTrainParams, "study.train"),

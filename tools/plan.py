@@ -22,7 +22,8 @@ from fer_pipeline.params import DataParams, ParamsFile, PresetsParams, StudyPara
 # summary, and the whole pipeline for the baseline and the recipe. The factorial's cost per stage is the former
 # carry-over round's, measured the same way: one retried pick on the chosen architecture, 3 CNN runs of the
 # two-conv study CNN (the study CNN now has one conv per width, so it is an upper bound); a point with nothing to
-# train takes ~7 s. An estimate, not a promise: the machine's load moves it.
+# train takes ~7 s. The summary's replicate stage trains nothing by default (study.replicate_seeds empty); with
+# replicate seeds its runs are not in the estimate. An estimate, not a promise: the machine's load moves it.
 COST_S = {
     "data": {"synthetic": 4.7, "real": 6.0},
     "baseline": {"synthetic": 8.3, "real": 17.0},
@@ -35,13 +36,13 @@ KINDS = {
     "data": ("fetch", "split", "preprocess"),
     "baseline": ("train", "evaluate", "plot"),
     "recipe": ("train_cnn", "evaluate_cnn", "plot_cnn"),
-    "summary": ("choose", "design", "stats", "report", "release"),
+    "summary": ("choose", "design", "stats", "replicate", "report", "release"),
     "factorial": ("study_factorial",),
 }
 TITLES = {"data": "data: fetch, split, preprocess", "baseline": "baseline MLP: train, evaluate, plot (the first result)",
           "recipe": "CNN recipe: train_cnn, evaluate_cnn, plot_cnn", "study": "study variants",
           "factorial": "factorial at the chosen architecture (CNN runs if it is the CNN; a point it does not need trains nothing)",
-          "summary": "choose, design, stats, report, release"}
+          "summary": "choose, design, stats, replicate, report, release"}
 
 
 def kind_of(stage: str) -> str:

@@ -160,6 +160,26 @@ def depth_conclusion(stats: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def replication_section(replication: dict[str, Any]) -> str:
+    """The significant axis comparisons retrained at fresh seeds (analysis.replicate): each with the study's
+    verdict, the fresh comparison and the outcome; or why nothing was retrained."""
+    if replication["skipped"]:
+        return (f"Not run: {replication['skipped']}. To run it, give fresh seeds, e.g. "
+                "`dvc exp run -S 'study.replicate_seeds=[5,6,7,8,9]'`: every comparison significant after Holm is "
+                "retrained at those seeds (a CNN at as many as it has) and compared again on the same test images.")
+    rows = ["| comparison | study verdict | fresh seeds | fresh Δ macro recall [Holm-adjusted CI] | outcome |",
+            "|---|---|---|---|---|"]
+    for r in replication["comparisons"]:
+        f = r["fresh"]
+        rows.append(f"| {r['variant']} vs {r['control']} | {r['verdict']} | {', '.join(map(str, f['seed_ids']))} | "
+                    f"{signed(f['difference'])} {holm_ci(f)} | {r['outcome']} |")
+    counts = ", ".join(f"{n} {o}" for o, n in replication["counts"].items())
+    return ("Every axis comparison significant after Holm, retrained at seeds the study did not use and compared "
+            "again on the same test images (Holm over the replicated comparisons): replicated when the fresh seeds "
+            "show the same direction after Holm, not replicated otherwise (reversed when they show the opposite). "
+            f"Outcomes: {counts}.\n\n" + "\n".join(rows))
+
+
 def levels_text(levels: dict[str, str]) -> str:
     """A factorial point's levels: each factor's pick or "base"."""
     return ", ".join(f"{f}={v}" for f, v in levels.items()) or "every factor at the base's value"
@@ -357,7 +377,8 @@ def detectable_sentence(stats: dict[str, Any], seeds: int) -> str:
 
 
 def write_markdown(path: Path, stats: dict[str, Any], choice: dict[str, Any], design: dict[str, Any], label: str,
-                   figures: dict[str, str], compute: dict[str, Any], control: dict[str, Any] | None = None) -> str:
+                   figures: dict[str, str], compute: dict[str, Any], control: dict[str, Any] | None = None,
+                   replication: dict[str, Any] | None = None) -> str:
     """The whole report as Markdown; every number and sentence comes from stats.json, choice.json and
     design.json."""
     full = stats["test"]
@@ -390,6 +411,8 @@ def write_markdown(path: Path, stats: dict[str, Any], choice: dict[str, Any], de
     out += ["## Factorial at the chosen architecture: the carried picks together", "", factorial_section(full, design), "",
             "## Integrated model", "", integrated_section(full, design), "",
             f"![integrated confusion]({figures['integrated_confusion']})", ""]
+    if replication is not None:
+        out += ["## Replication at fresh seeds", "", replication_section(replication), ""]
     out += ["## Training length", "", "Each run trains until patience stops it (no valid-loss improvement for "
             f"{control['train']['patience'] if control else 'patience'} epochs) and keeps its best epoch. "
             + cap_sentence(stats["stopping"]), "", training_table(full), ""]
@@ -431,5 +454,5 @@ def write_report(study: Any) -> str:
     control = families["base"][0]
     base = records[control.run(seeds[control.name][0])]
     write_markdown(paths.STUDY_REPORT, stats, choice, design, label, figures, compute,
-                   control={"model": base["model"], "train": base["train"]})
+                   control={"model": base["model"], "train": base["train"]}, replication=read_json(paths.REPLICATION))
     return (f"report [{label}]: wrote {paths.STUDY_REPORT} and {len(figures)} figures")
