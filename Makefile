@@ -55,10 +55,11 @@ bench-smoke: $(STAMP)
 plots-html: $(STAMP)
 	python -m tools.plots_html
 
-# Copy the generated study report (Markdown + its figures, no face images) to docs/study/ and the release's model
-# card to docs/model-card.md, which git tracks, so a reader can open them without running anything. reports/ itself
-# is a DVC output. Each is copied when the pipeline has made it.
+# Copy the generated study report (Markdown + its figures, no face images) and the statistics behind it to
+# docs/study/, regenerate the headline verdicts in README.md and docs/study.md from them (tools/publish.py), and copy
+# the release's model card to docs/model-card.md; git tracks them, so a reader can open them without running
+# anything. reports/ itself is a DVC output. Each is copied when the pipeline has made it.
 publish-report:
 	test -f reports/study.md -o -f reports/model-card.md || { echo "error: reports/study.md and reports/model-card.md missing; run dvc repro report release first" >&2; exit 2; }
-	if test -f reports/study.md; then mkdir -p docs/study && cp reports/study.md reports/*.png docs/study/; fi
+	if test -f reports/study.md; then $(BIN)/python -m tools.publish; fi
 	if test -f reports/model-card.md; then cp reports/model-card.md docs/model-card.md; fi

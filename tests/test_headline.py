@@ -1,0 +1,74 @@
+"""fer_pipeline.analysis.headline and tools.publish: the headline verdicts in README.md and docs/study.md are generated
+from the published statistics; each verdict reads what bootstrap.verdict says of its comparison, and a document
+whose block differs from the regenerated one fails here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fer_pipeline.analysis.bootstrap import NO_DIFFERENCE, verdict
+from fer_pipeline.analysis.headline import BEGIN, END, block_of, headline, splice
+from tools.publish import HEADLINED, headline_problem, published_headline
+
+from .conftest import ROOT
+from .test_stats import stats_for, with_factorial
+
+
+def published(**scores: float) -> tuple[dict, dict]:
+    """A stats.json and design.json as the stats and design stages write them, for a crafted study."""
+    families, data, design = with_factorial(**scores)
+    full = stats_for(families, data, "activation-sigmoid", design)
+    stats = {"data": "SYNTHETIC", "seeds": [0, 1, 2], "cnn_seeds": [0, 1], "test": full}
+    return stats, design | {"architecture": "mlp3"}
+
+
+def test_each_verdict_is_the_comparisons_own():
+    """Every compared variant appears in its axis row with the verdict bootstrap.verdict gives it: 'above'/'below'
+    with its Holm-adjusted interval when significant, in the 'no difference shown' list otherwise."""
+    stats, design = published(base=0.5, activation_tanh=0.8, activation_sigmoid=0.5, factorial_1=0.7)
+    text = headline(stats, design, {"skipped": "opt-in", "comparisons": [], "counts": {}})
+    for axis, a in stats["test"]["axes"].items():
+        row = next(r for r in text.splitlines() if r.startswith(f"| {axis} |"))
+        for name, d in a["versus_control"].items():
+            v = verdict(d["macro_recall"])
+            if v == NO_DIFFERENCE:
+                assert name in row.split("no difference shown for ")[1]
+            else:
+                lo, hi = d["macro_recall"]["ci_holm"]
+                assert f"{name} {'above' if v == 'higher' else 'below'} base {d['macro_recall']['difference']:+.3f} " \
+                       f"[{lo:+.3f}, {hi:+.3f}]" in row
+    assert "| integrated model (factorial-1) |" in text and "replication" not in text
+
+
+def test_splice_replaces_only_the_marked_block():
+    """splice swaps the block between the markers and keeps everything else; a text without markers is refused."""
+    text = f"intro\n{BEGIN}\nold\n{END}\nrest\n"
+    assert splice(text, "new") == f"intro\n{BEGIN}\nnew\n{END}\nrest\n" and block_of(splice(text, "new")) == "new"
+    with pytest.raises(ValueError, match="no headline markers"):
+        splice("no markers here", "new")
+
+
+@pytest.mark.parametrize("doc", HEADLINED, ids=str)
+def test_published_headlines_are_regenerated_from_the_published_statistics(doc):
+    """A document that carries the headline markers holds exactly the block generated from docs/study/'s
+    statistics (a document without them carries no generated verdicts)."""
+    assert headline_problem(doc, ROOT) is None
+
+
+def test_a_hand_edited_or_stale_headline_is_caught(tmp_path):
+    """In a crafted project with published statistics: the regenerated block passes; a verdict edited by hand, or
+    statistics republished without regenerating, fails with a line naming the document."""
+    stats, design = published(base=0.5, activation_tanh=0.8)
+    (tmp_path / "docs/study").mkdir(parents=True)
+    for name, record in (("stats.json", stats), ("design.json", design),
+                         ("replication.json", {"skipped": "opt-in", "comparisons": [], "counts": {}})):
+        (tmp_path / "docs/study" / name).write_text(json.dumps(record))
+    good = published_headline(tmp_path)
+    doc = tmp_path / "README.md"
+    doc.write_text(f"# x\n{BEGIN}\n{good}\n{END}\n")
+    assert headline_problem(Path("README.md"), tmp_path) is None
+    doc.write_text(f"# x\n{BEGIN}\n{good.replace('above', 'below')}\n{END}\n")
+    assert "README.md: its headline differs" in headline_problem(Path("README.md"), tmp_path)

@@ -1,0 +1,54 @@
+"""`make publish-report`: the study's generated report, its figures and the statistics behind them copied to
+docs/study/, and the headline verdict table (fer_pipeline.analysis.headline) regenerated from those statistics in
+every document that carries its markers (README.md, docs/study.md).
+
+    python -m tools.publish
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from fer_pipeline import FerError, cli, paths
+from fer_pipeline.analysis.headline import block_of, headline, splice
+from fer_pipeline.io import read_json
+
+DOCS = Path("docs/study")
+STATS_FILES = (paths.STATS, paths.DESIGN, paths.REPLICATION)  # what the headline is generated from
+HEADLINED = (Path("README.md"), Path("docs/study.md"))
+
+
+def published_headline(root: Path = Path(".")) -> str:
+    """The headline generated from the statistics published in docs/study/."""
+    stats, design, replication = (read_json(root / DOCS / f.name) for f in STATS_FILES)
+    return headline(stats, design, replication)
+
+
+def headline_problem(doc: Path, root: Path = Path(".")) -> str | None:
+    """Why `doc`'s headline block is not the one the published statistics generate, or None when it is (or when
+    it carries no block)."""
+    block = block_of((root / doc).read_text())
+    if block is None or block == published_headline(root):
+        return None
+    return f"{doc}: its headline differs from the one docs/study/*.json generate; run `make publish-report`"
+
+
+def main() -> None:
+    missing = [str(f) for f in (paths.STUDY_REPORT, *STATS_FILES) if not f.is_file()]
+    if missing:
+        raise FerError(f"{missing[0]}: missing; run `dvc repro report` first")
+    DOCS.mkdir(parents=True, exist_ok=True)
+    for f in (paths.STUDY_REPORT, *paths.REPORTS.glob("*.png"), *STATS_FILES):
+        shutil.copy(f, DOCS / f.name)
+    block = published_headline()
+    for doc in HEADLINED:
+        text = doc.read_text()
+        if block_of(text) is not None:
+            doc.write_text(splice(text, block))
+            print(f"publish: regenerated the headline in {doc}")
+    print(f"publish: copied {paths.STUDY_REPORT}, its figures and {', '.join(f.name for f in STATS_FILES)} to {DOCS}/")
+
+
+if __name__ == "__main__":
+    cli.run(main)
