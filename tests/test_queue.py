@@ -14,12 +14,13 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from .dvcproject import sh, stale, tiny_copy
+from .dvcproject import ENV, sh, stale, tiny_copy
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +65,19 @@ def alive(pid: int) -> bool:
     return True
 
 
+def start_workers(project: Path) -> str:
+    """`dvc queue start -j 2`, its output through a file, not a pipe: the workers it daemonizes (and, on a loaded
+    machine, an intermediate process that lingers) inherit its stdout, and a pipe held open by one of them would
+    block the reader until the worker exits."""
+    log = project.parent / "queue-start.log"
+    with log.open("w") as out:
+        proc = subprocess.run(["dvc", "queue", "start", "-j", "2"], cwd=project, env=ENV, stdout=out,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False)
+    text = log.read_text()
+    assert proc.returncode == 0, f"dvc queue start failed ({proc.returncode}):\n{text}"
+    return text
+
+
 def stop_workers(project: Path) -> None:
     """`dvc queue stop --kill`, then wait (bounded) until no worker process is left; SIGKILL any straggler by pid."""
     pids = worker_pids(project)
@@ -92,7 +106,7 @@ def test_queued_experiments_run_two_at_a_time_and_exp_show_compares_them(project
     sh(project, "dvc", "exp", "run", "--queue", "-S", "model.activation=bogus", "--name", BROKEN)
     assert set(queue_status(project)[0].values()) == {"Queued"}
     try:
-        assert "Started '2' new experiments task queue workers" in sh(project, "dvc", "queue", "start", "-j", "2")
+        assert "Started '2' new experiments task queue workers" in start_workers(project)
         deadline = time.monotonic() + TIMEOUT_S
         while True:
             tasks, _ = queue_status(project)
