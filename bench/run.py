@@ -2,7 +2,7 @@
 
     python bench/run.py                      # real archive (../shared/data/fer2013/archive.zip or --archive)
     python bench/run.py --smoke              # a small generated archive: proves the scripts work (CI)
-    python bench/run.py --only data          # only some groups of rows: data, training, dvc, recipe, gpu
+    python bench/run.py --only data          # only some groups of rows: data, training, dvc, recipe, gpu, fanout
 
 Writes bench/results.json and prints a table: figure, baseline, ratio, goal. Machines are
 noisy, so every goal is a ratio against a baseline timed in the same process, except the
@@ -37,7 +37,7 @@ from fer_pipeline.cli import stage_command
 from fer_pipeline.params import ParamsFile, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
-GROUPS = ("data", "training", "dvc", "recipe", "gpu")  # --only: row groups, in the order they run
+GROUPS = ("data", "training", "dvc", "recipe", "gpu", "fanout")  # --only: row groups, in the order they run
 
 
 def timed(fn, repeat: int = 1) -> float:
@@ -359,6 +359,70 @@ def bench_dvc() -> list[dict]:
     return rows
 
 
+FANOUT_STAGES = ("study_base", "study_activation@sigmoid", "study_activation@leaky_relu", "study_activation@tanh")
+
+
+def study_command(stage: str, params: Path) -> list[str]:
+    """A study stage's command as dvc.yaml runs it, reading `params` instead of params.yaml."""
+    import shlex
+
+    from dvc.repo import Repo
+
+    with Repo(str(ROOT)) as repo:
+        cmd = next(s.cmd for s in repo.index.stages if s.addressing == stage)
+    return [*shlex.split(cmd), "--params", str(params)]
+
+
+def run_share(stages: list[str], params: Path, cwd: Path) -> subprocess.Popen:
+    """One worker: its share of study stages one after the other, in one shell, as a fan-out worker runs them."""
+    script = " && ".join(shlex_join(study_command(s, params)) for s in stages)
+    cmd, env = stage_command("study", code_root=str(ROOT))  # the environment a stage runs in (this checkout's code)
+    return subprocess.Popen(["bash", "-c", script], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def shlex_join(words: list[str]) -> str:
+    import shlex
+
+    return shlex.join([sys.executable if w == "python" else w for w in words])
+
+
+def bench_fanout(archive: Path, work: Path, smoke: bool) -> list[dict]:
+    """The fan-out's premise (issue 19): the study's MLP stages FANOUT_STAGES (2 seeds each: study.seeds [0, 1]) as 2
+    workers of 1 torch thread each, running at once on alternate stages, against 1 worker of 2 threads running
+    them all; data stages run once, first. Ratio: the one worker's wall time over the two workers'."""
+    copy = scratch_copy(work / "fanout", archive)
+    for stage in ("fetch", "split", "preprocess"):
+        run_stage(stage, copy)
+    import yaml
+
+    files = {}
+    for threads in (1, 2):
+        params = yaml.safe_load((copy / "params.yaml").read_text())
+        params["runtime"]["threads"] = threads
+        params["study"]["seeds"], params["study"]["cnn_seeds"] = [0, 1], [0]
+        if smoke:
+            params["study"]["train"]["max_epochs"] = 2
+        files[threads] = copy / f"params-{threads}t.yaml"
+        files[threads].write_text(yaml.safe_dump(params, sort_keys=False))
+    stages = list(FANOUT_STAGES)
+
+    def one() -> None:
+        proc = run_share(stages, files[2], copy)
+        _, err = proc.communicate()
+        assert proc.returncode == 0, err.decode()[-2000:]
+
+    def two() -> None:
+        procs = [run_share(stages[i::2], files[1], copy) for i in range(2)]
+        for proc in procs:
+            _, err = proc.communicate()
+            assert proc.returncode == 0, err.decode()[-2000:]
+
+    single, fanned = timed(one), timed(two)
+    return [{"target": f"6 fan-out: {len(stages)} MLP study stages x 2 seeds, 2 workers x 1 thread", "figure_s": round(fanned, 1),
+             "baseline": "1 worker x 2 threads", "baseline_s": round(single, 1), "ratio": round(single / fanned, 2),
+             "goal": ">= 1 (speed-up)"}]
+
+
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (Linux), else what platform knows."""
     try:
@@ -403,6 +467,7 @@ def main() -> None:
         rows += bench_dvc() if "dvc" in groups else []
         rows += bench_recipe() if "recipe" in groups else []
         rows += bench_gpu() if "gpu" in groups else []
+        rows += bench_fanout(archive, work, args.smoke) if "fanout" in groups else []
     for row in rows:
         if "met" in row:
             continue

@@ -2,7 +2,8 @@
 
 The rule: workers in their own clones of one commit each run a disjoint share of the first wave and push it; a
 gather in a fresh clone restores every run that reached the remote ("Stage 'x' is cached - skipping run") and
-computes only what is missing: choose and what follows it, and the stages of a worker that never pushed. Its
+computes only what is missing: choose and what follows it, and the stages of a worker that never pushed. A second
+wave of workers, once the first is pushed, runs the factorial's points, and the gather then restores those too. Its
 outputs are byte-identical to the workers'. A code edit changes the key, so the gather recomputes. A missing
 remote stops a step with one line naming it, before any stage runs.
 """
@@ -168,3 +169,48 @@ def test_bad_remote_is_one_line_before_any_stage(fanout: dict, tmp_path: Path, u
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ") and str(remote) in proc.stderr
     assert "Running stage" not in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def two_waves(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A bare repository and a fresh remote; prepare; wave 1 over 2 workers; wave 2 over 2 workers at once; a
+    gather."""
+    base = tmp_path_factory.mktemp("waves")
+    tiny_copy(base / "origin")
+    sh(base, "git", "clone", "-q", "--bare", str(base / "origin"), "repo.git")
+    remote = base / "remote"
+    remote.mkdir()
+
+    def clone(name: str) -> Path:
+        sh(base, "git", "clone", "-q", str(base / "repo.git"), name)
+        return base / name
+
+    def wave(n: int) -> list[str]:
+        procs = [subprocess.Popen([*FANOUT, "worker", "--wave", str(n), "--remote", str(remote), "--index", str(i),
+                                   "--of", "2"], cwd=clone(f"w{n}-{i}"), env=ENV, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True) for i in range(2)]
+        logs = [p.communicate()[0] for p in procs]
+        for p, log in zip(procs, logs, strict=True):
+            assert p.returncode == 0, log
+        return logs
+
+    sh(clone("prepare"), *FANOUT, "prepare", "--remote", str(remote))
+    first, second = wave(1), wave(2)
+    gather = sh(clone("gather"), *FANOUT, "gather", "--remote", str(remote))
+    return {"parts": shares(2, base / "origin", wave=2), "wave2": second, "gather": gather, "first": first}
+
+
+@pytest.mark.slow
+def test_second_wave_runs_the_factorial_and_the_gather_restores_it(two_waves: dict) -> None:
+    """Each second-wave worker restores wave 1 (it retrains none of it), computes choose and runs exactly its
+    share of the factorial's points; the gather restores every study stage and every point and runs neither."""
+    parts = two_waves["parts"]
+    assert parts[0] and parts[1] and not set(parts[0]) & set(parts[1])
+    wave1 = {s for log in two_waves["first"] for s in ran(log)} - {"fetch", "split", "preprocess"}
+    study = {s for s in wave1 if s.startswith("study_")}  # what choose reads (the baseline and recipe it does not)
+    for part, log in zip(parts, two_waves["wave2"], strict=True):
+        assert ran(log) - {"choose"} == set(part), log
+        assert not ran(log) & wave1 and study <= cached(log)
+    log = two_waves["gather"]
+    assert set(parts[0]) | set(parts[1]) | wave1 <= cached(log)
+    assert ran(log) <= {"choose", "design", "stats", "replicate", "report", "release"}, log

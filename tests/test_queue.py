@@ -57,12 +57,14 @@ def worker_pids(project: Path) -> list[int]:
 
 
 def alive(pid: int) -> bool:
-    """Whether a process with this pid still exists."""
+    """Whether a process with this pid still runs: a killed one that its parent (for a daemon, init) has not reaped
+    yet is a zombie and counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z")
 
 
 def start_workers(project: Path) -> str:
@@ -88,6 +90,9 @@ def stop_workers(project: Path) -> None:
     for pid in pids:
         if alive(pid):
             os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10  # SIGKILL is delivered at once, the exit is not
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def test_queued_experiments_run_two_at_a_time_and_exp_show_compares_them(project: Path) -> None:

@@ -2,12 +2,15 @@
 
     python -m tools.fanout prepare --remote URL                 # once: the data stages, pushed with their run-cache
     python -m tools.fanout worker --remote URL --index I --of N # in each worker's own clone of the same commit
+    python -m tools.fanout worker --wave 2 --remote URL --index I --of N   # optional, once wave 1 is pushed
     python -m tools.fanout gather --remote URL                  # in a fresh clone: restores, computes the rest
 
-A worker runs its share of the first wave (tools/plan.py: partition) and pushes the runs to the remote; the gather's
-`dvc repro --pull` restores every run the workers pushed from the run-cache and computes only what is missing
-(choose, the factorial at the chosen architecture, design, stats, report, release, and any worker's stages that
-never reached the remote). Nothing here schedules: a SLURM array, a Kubernetes indexed Job or `xargs -P` starts the
+A worker runs its share of the first wave (tools/plan.py: partition) and pushes the runs to the remote. A second-wave
+worker restores wave 1 from the run-cache, computes choose (deterministic: every clone gets the same choice.json,
+so the same keys) and runs its share of the factorial's points (partition_wave2). The gather's `dvc repro --pull`
+restores every run the workers pushed from the run-cache and computes only what is missing (design, stats,
+replicate, report, release; choose and the factorial when no second wave ran; and any worker's stages that never
+reached the remote). Nothing here schedules: a SLURM array, a Kubernetes indexed Job or `xargs -P` starts the
 workers, and --index/--of default to the engine's variables. The remote is set in .dvc/config.local (not tracked).
 """
 
@@ -21,7 +24,7 @@ from pathlib import Path
 
 from fer_pipeline import FerError, cli
 from fer_pipeline.params import ParamsFile, RuntimeParams
-from tools.plan import KINDS, partition
+from tools.plan import KINDS, partition, partition_wave2
 
 REMOTE = "fanout"  # the name the steps give the shared remote in .dvc/config.local
 DATA = KINDS["data"]
@@ -94,10 +97,10 @@ def stage_names(root: str | Path = ".") -> list[str]:
         return [s.name for s in repo.index.stages]
 
 
-def shares(of: int, root: str | Path = ".") -> list[list[str]]:
-    """The workers' shares of the first wave. From the commit's stages and the real data's costs alone, not from
-    what is stale here or which data this clone holds, so every worker computes the same partition."""
-    return partition(stage_names(root), of, "real")
+def shares(of: int, root: str | Path = ".", wave: int = 1) -> list[list[str]]:
+    """The workers' shares of a wave. From the commit's stages and the real data's costs alone, not from what is
+    stale here or which data this clone holds, so every worker computes the same partition."""
+    return partition(stage_names(root), of, "real") if wave == 1 else partition_wave2(stage_names(root), of)
 
 
 def prepare(args: argparse.Namespace) -> None:
@@ -112,13 +115,15 @@ def worker(args: argparse.Namespace) -> None:
     index = engine_index(args.index, INDEX_VARS, "index")
     if not 0 <= index < of:
         raise FerError(f"fan-out worker: --index {index} is outside 0..{of - 1} (--of {of})")
-    mine = shares(of)[index]
+    mine = shares(of, wave=args.wave)[index]
     use_remote(args.remote)
     if not mine:
         print(f"fan-out worker {index} of {of}: no stages (more workers than units of work)")
         return
-    print(f"fan-out worker {index} of {of}: {' '.join(mine)}", flush=True)
-    dvc("repro", "--pull", *DATA)  # restored from prepare's run-cache, so every worker's deps hash the same
+    print(f"fan-out worker {index} of {of}, wave {args.wave}: {' '.join(mine)}", flush=True)
+    # Restored from the run-cache, so every worker's deps hash the same: prepare's data stages; in wave 2 also
+    # wave 1's runs, and choose computed from them (the factorial's points read its choice.json).
+    dvc("repro", "--pull", *(DATA if args.wave == 1 else ("choose",)), env=worker_env())
     for stage in mine:  # pushed one by one: a worker that dies loses only the stage it was running
         dvc("repro", "--pull", "--single-item", stage, env=worker_env())  # --pull: a rerun restores what it pushed
         dvc("push", "--run-cache", stage)
@@ -142,6 +147,9 @@ def main(argv: list[str] | None = None) -> None:
         if name == "worker":
             step.add_argument("--index", type=int, help="this worker's index, 0..N-1 (default: the engine's)")
             step.add_argument("--of", type=int, help="the number of workers N (default: the engine's)")
+            step.add_argument("--wave", type=int, choices=(1, 2), default=1,
+                              help="1: the one-factor study, baseline and recipe; 2: the factorial's points, once wave 1 "
+                                   "is pushed (default 1)")
     args = parser.parse_args(argv)
     args.func(args)
 

@@ -57,8 +57,9 @@ def kind_of(stage: str) -> str:
 
 
 # The fan-out (tools.fanout, docs/scaling.md) runs the pipeline in waves. Upstream, once: the data kind. Wave 1, spread
-# over N workers: the baseline, the recipe and the one-factor study stages, which read only the data. The gather,
-# in one clone: the summary kind and the factorial kind, which read choose's output (data/choose/choice.json).
+# over N workers: the baseline, the recipe and the one-factor study stages, which read only the data. Wave 2, over N
+# workers: the factorial kind, which reads choose's output (data/choose/choice.json; each worker computes choose, a
+# few seconds, from wave 1's restored runs). The gather, in one clone: the summary kind.
 WAVE1 = ("baseline", "recipe", "study")
 # Kinds whose stages feed each other (train -> evaluate -> plot): one worker runs the whole chain, in this order.
 CHAINS = ("baseline", "recipe")
@@ -88,6 +89,15 @@ def stage_seeds(stage: str, study: StudyParams, presets: PresetsParams) -> int: 
     name, _, item = stage.partition("@")
     family = presets.architectures[item].family if name == "study_architecture" else "mlp"
     return len(getattr(study, seeds_key(family)))
+
+
+def partition_wave2(stages: list[str], n: int) -> list[list[str]]:
+    """The second wave's stages (the factorial's points) among `stages` in n disjoint sets, round robin by point:
+    every point costs about the same, and the first points are the ones a smaller design trains."""
+    if n < 1:
+        raise FerError(f"fan-out: {n} workers asked for; give --of 1 or more")
+    points = sorted((s for s in stages if kind_of(s) == "factorial"), key=lambda s: int(s.split("@")[1]))
+    return [points[i::n] for i in range(n)]
 
 
 def plan(stale: list[str], study: StudyParams, presets: PresetsParams, data: str) -> tuple[list[str], float]:  # type: ignore[valid-type]
