@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -76,10 +77,9 @@ def test_missing_remote_folder_is_an_error_naming_it(tmp_path: Path) -> None:
         use_remote(str(tmp_path / "absent"))
 
 
-@pytest.fixture(scope="module")
-def fanout(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A bare repository, a local remote; prepare; workers 0 and 1 of 3 at once; a gather; a second fresh gather."""
-    base = tmp_path_factory.mktemp("fanout")
+def shared_origin(base: Path) -> tuple[Path, Callable[[str], Path]]:
+    """In `base`: the tiny copy as a bare repository and an empty local remote; returns the remote and a function
+    that clones the repository into base/<name>, as each worker and gather gets its own clone."""
     tiny_copy(base / "origin")
     sh(base, "git", "clone", "-q", "--bare", str(base / "origin"), "repo.git")
     remote = base / "remote"
@@ -89,6 +89,14 @@ def fanout(tmp_path_factory: pytest.TempPathFactory) -> dict:
         sh(base, "git", "clone", "-q", str(base / "repo.git"), name)
         return base / name
 
+    return remote, clone
+
+
+@pytest.fixture(scope="module")
+def fanout(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A bare repository, a local remote; prepare; workers 0 and 1 of 3 at once; a gather; a second fresh gather."""
+    base = tmp_path_factory.mktemp("fanout")
+    remote, clone = shared_origin(base)
     sh(clone("prepare"), *FANOUT, "prepare", "--remote", str(remote))
     parts = shares(WORKERS, base / "origin")
     procs = [subprocess.Popen([*FANOUT, "worker", "--remote", str(remote), "--index", str(i), "--of", str(WORKERS)],
@@ -176,15 +184,7 @@ def two_waves(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A bare repository and a fresh remote; prepare; wave 1 over 2 workers; wave 2 over 2 workers at once; a
     gather."""
     base = tmp_path_factory.mktemp("waves")
-    tiny_copy(base / "origin")
-    sh(base, "git", "clone", "-q", "--bare", str(base / "origin"), "repo.git")
-    remote = base / "remote"
-    remote.mkdir()
-
-    def clone(name: str) -> Path:
-        sh(base, "git", "clone", "-q", str(base / "repo.git"), name)
-        return base / name
-
+    remote, clone = shared_origin(base)
     def wave(n: int) -> list[str]:
         procs = [subprocess.Popen([*FANOUT, "worker", "--wave", str(n), "--remote", str(remote), "--index", str(i),
                                    "--of", "2"], cwd=clone(f"w{n}-{i}"), env=ENV, stdout=subprocess.PIPE,
