@@ -107,8 +107,8 @@ def study_stages(skip: tuple[str, ...] = ()) -> set[str]:
     return {stage for stage in STUDY_RUNS if stage.split("@")[0].removeprefix("study_") not in skip}
 
 
-SUMMARY = {"choose", "design", "stats", "report"}  # the stages that read the whole study section
-PRESETS = {"choose", "design", "stats"}  # the stages that read the whole presets section
+SUMMARY = {"choose", "design", "stats", "replicate", "report"}  # the stages that read the whole study section
+PRESETS = {"choose", "design", "stats", "replicate"}  # the stages that read the whole presets section
 
 
 @pytest.mark.parametrize(("key", "value", "expected"), [
@@ -117,11 +117,13 @@ PRESETS = {"choose", "design", "stats"}  # the stages that read the whole preset
     ("model.hidden", [16], {"train"}),
     ("train.lr", 0.01, {"train"}),
     # where runs execute is shared by every training stage; the study trains one process per run
-    ("runtime.device", "cpu", {"train", "evaluate", "train_cnn", "evaluate_cnn"} | study_stages() | FACTORIAL_STAGES),
+    # (replicate too: it trains when study.replicate_seeds asks it to)
+    ("runtime.device", "cpu", {"train", "evaluate", "train_cnn", "evaluate_cnn", "replicate"} | study_stages()
+     | FACTORIAL_STAGES),
     ("runtime.processes", 2, {"train", "train_cnn"}),
     # the study's base: every axis reruns except the one that sweeps the key; the factorial takes every factor
     # from choice.json, so only study.train moves it; choose checks the axes against the base (nothing trained
-    # twice), and choose, design, stats and report read the whole study section, base and train included
+    # twice), and choose, design, stats, replicate and report read the whole study section, base and train included
     ("study.base.activation", "tanh", study_stages(("activation", "depth")) | SUMMARY),
     ("study.base.batch_size", 16, study_stages(("batch_size",)) | SUMMARY),
     ("presets.optimizers.adam.lr", 0.01, study_stages(("optimizer",)) | PRESETS),
