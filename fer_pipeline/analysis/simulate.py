@@ -88,5 +88,5 @@ def simulate_study(rng: np.random.Generator, y: np.ndarray, boot: np.ndarray, di
     shifts = np.array([0.0, *(shift_for(d, noise) if d else 0.0 for d in differences)])
     runs = simulate_runs(rng, y, shifts, seeds, noise, spread)
     scores = {str(i): run_scores(r, boot) for i, r in enumerate(runs)}
-    out = compare(scores, {str(i): (str(i), "0") for i in range(1, len(runs))})
+    out = compare(scores, {str(i): (str(i), "0") for i in range(1, len(runs))}, {str(i): tuple(range(seeds)) for i in scores})
     return {label: c["macro_recall"] for label, c in out.items()}
