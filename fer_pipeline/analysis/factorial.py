@@ -19,6 +19,7 @@ import itertools
 from typing import Any
 
 import numpy as np
+from scipy import stats as _stats
 
 FULL_UP_TO = 3  # factors: a full factorial up to this many (8 configurations), a half fraction above
 
@@ -73,8 +74,6 @@ def fit(factors: list[str], points: list[tuple[int, ...]], scores: np.ndarray, k
     Each point's fitted score is the seed-mean grand mean plus half of every kept effect times its column; the
     best point is the one with the highest fitted score (ties: the first, i.e. fewer picks). With nothing kept
     every fitted score is the grand mean and the best point is the all-base one."""
-    from scipy import stats as _stats
-
     scores = np.asarray(scores, dtype=float)
     cols = columns(factors, points)
     n_seeds = scores.shape[1]

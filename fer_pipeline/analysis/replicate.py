@@ -21,7 +21,7 @@ from typing import Any
 
 from fer_pipeline import paths
 from fer_pipeline.analysis.bootstrap import NO_DIFFERENCE, bootstrap_counts, family_comparisons, run_scores, verdict
-from fer_pipeline.analysis.variants import Variant, model_and_train, study_families, trained, variant_family
+from fer_pipeline.analysis.variants import Variant, model_and_train, run_name, study_families, trained, variant_family
 from fer_pipeline.io import read_json, write_json
 from fer_pipeline.params import EvaluateParams, ParamsFile, PresetsParams, StudyParams
 from fer_pipeline.training.results import read_predictions
@@ -70,7 +70,7 @@ def plan_variants(plan: list[dict[str, str]], study: StudyParams, choice: dict[s
 def fresh_comparisons(plan: list[dict[str, str]], seeds: dict[str, tuple[int, ...]], resamples: int) -> dict[str, dict[str, Any]]:
     """Each planned variant against its control on its fresh runs' test predictions, in macro recall, as one family
     (Holm over the replicated comparisons), on the stats stage's bootstrap rows (same seed, same test images)."""
-    runs = {n: [read_predictions(f"{paths.REPLICATE_RUNS}/{n}/s{s}")[:2] for s in ss] for n, ss in seeds.items()}
+    runs = {n: [read_predictions(run_name(f"{paths.REPLICATE_RUNS}/{n}", s))[:2] for s in ss] for n, ss in seeds.items()}
     boot = bootstrap_counts(len(next(iter(runs.values()))[0][0]), resamples, seed=0)
     scores = {n: run_scores(r, boot)["macro_recall"] for n, r in runs.items()}
     named = {item["variant"]: {item["variant"]: 1.0, item["control"]: -1.0} for item in plan}
