@@ -20,7 +20,7 @@ import pytest
 from dvc.repo import Repo
 
 from fer_pipeline import FerError
-from tools.fanout import engine_index, shares, use_remote, worker_env
+from tools.fanout import engine_index, shares, stage_names, use_remote, worker_env
 
 from .conftest import ROOT
 from .dvcproject import ENV, ran, sh, tiny_copy
@@ -69,6 +69,19 @@ def test_worker_takes_one_thread_only_where_the_params_leave_it_free(threads: in
     assert worker_env().get("OMP_NUM_THREADS") == ("1" if threads == 0 else None)
     monkeypatch.setenv("OMP_NUM_THREADS", "4")
     assert worker_env()["OMP_NUM_THREADS"] == "4"
+
+
+def test_target_fans_out_only_what_it_depends_on() -> None:
+    """--target report is `dvc repro report`'s stages: every study stage and factorial point, none of the baseline,
+    the recipe or the release; a name dvc.yaml lacks is one error naming it."""
+    every, study = stage_names(ROOT), stage_names(ROOT, "report")
+    assert set(study) < set(every)
+    assert {s for s in every if s.startswith("study_")} <= set(study)
+    assert not {"train", "train_cnn", "evaluate_cnn", "release"} & set(study)
+    assert {s for p in shares(2, ROOT, target="report") for s in p} == {s for s in study if s.startswith("study_")
+                                                                        and not s.startswith("study_factorial")}
+    with pytest.raises(FerError, match="--target nosuch: not a stage"):
+        stage_names(ROOT, "nosuch")
 
 
 def test_missing_remote_folder_is_an_error_naming_it(tmp_path: Path) -> None:

@@ -5,6 +5,9 @@
     python -m tools.fanout worker --wave 2 --remote URL --index I --of N   # optional, once wave 1 is pushed
     python -m tools.fanout gather --remote URL                  # in a fresh clone: restores, computes the rest
 
+--target STAGE (worker and gather) fans out only what `dvc repro STAGE` needs, e.g. --target report: the study
+without the baseline, the recipe and the release.
+
 A worker runs its share of the first wave (tools/plan.py: partition) and pushes the runs to the remote. A second-wave
 worker restores wave 1 from the run-cache, computes choose (deterministic: every clone gets the same choice.json,
 so the same keys) and runs its share of the factorial's points (partition_wave2). The gather's `dvc repro --pull`
@@ -89,18 +92,25 @@ def engine_index(given: int | None, names: tuple[str, ...], what: str) -> int:
     raise FerError(f"fan-out worker: no {what}; give --{what} or launch from an engine that sets {' or '.join(names)}")
 
 
-def stage_names(root: str | Path = ".") -> list[str]:
-    """The names of the stages dvc.yaml declares (matrix entries as name@key), as DVC resolves them."""
+def stage_names(root: str | Path = ".", target: str | None = None) -> list[str]:
+    """The names of the stages dvc.yaml declares (matrix entries as name@key), as DVC resolves them; with a target,
+    only that stage and the stages it depends on (DVC's own graph, as `dvc repro target` walks it)."""
     from dvc.repo import Repo
 
     with Repo(str(root)) as repo:
-        return [s.name for s in repo.index.stages]
+        if target is None:
+            return [s.name for s in repo.index.stages]
+        try:
+            return [s.name for s in repo.stage.collect(target, with_deps=True)]
+        except Exception as exc:  # noqa: BLE001 - DVC's own error names what it could not find
+            raise FerError(f"--target {target}: not a stage of dvc.yaml ({exc}); give one of `dvc stage list`") from exc
 
 
-def shares(of: int, root: str | Path = ".", wave: int = 1) -> list[list[str]]:
+def shares(of: int, root: str | Path = ".", wave: int = 1, target: str | None = None) -> list[list[str]]:
     """The workers' shares of a wave. From the commit's stages and the real data's costs alone, not from what is
     stale here or which data this clone holds, so every worker computes the same partition."""
-    return partition(stage_names(root), of, "real") if wave == 1 else partition_wave2(stage_names(root), of)
+    names = stage_names(root, target)
+    return partition(names, of, "real") if wave == 1 else partition_wave2(names, of)
 
 
 def prepare(args: argparse.Namespace) -> None:
@@ -115,7 +125,7 @@ def worker(args: argparse.Namespace) -> None:
     index = engine_index(args.index, INDEX_VARS, "index")
     if not 0 <= index < of:
         raise FerError(f"fan-out worker: --index {index} is outside 0..{of - 1} (--of {of})")
-    mine = shares(of, wave=args.wave)[index]
+    mine = shares(of, wave=args.wave, target=args.target)[index]
     use_remote(args.remote)
     if not mine:
         print(f"fan-out worker {index} of {of}: no stages (more workers than units of work)")
@@ -132,8 +142,10 @@ def worker(args: argparse.Namespace) -> None:
 
 def gather(args: argparse.Namespace) -> None:
     use_remote(args.remote)
-    dvc("repro", "--pull")
-    dvc("push", "--run-cache")  # what the gather computed, so a second gather restores it all
+    targets = (args.target,) if args.target else ()
+    dvc("repro", "--pull", *targets)
+    # What the gather computed, so a second gather restores it all.
+    dvc("push", "--run-cache", *targets, *(("--with-deps",) if targets else ()))
     print("fan-out gather: the study is complete; commit dvc.lock to make it the study's lock")
 
 
@@ -144,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
         step = steps.add_parser(name)
         step.add_argument("--remote", required=True, help="the shared DVC remote: a folder, s3://..., ssh://...")
         step.set_defaults(func=func)
+        if name != "prepare":
+            step.add_argument("--target", help="fan out only this stage and what it depends on (default: every stage)")
         if name == "worker":
             step.add_argument("--index", type=int, help="this worker's index, 0..N-1 (default: the engine's)")
             step.add_argument("--of", type=int, help="the number of workers N (default: the engine's)")
