@@ -11,7 +11,7 @@ import pytest
 
 from fer_pipeline.analysis.bootstrap import NO_DIFFERENCE, verdict
 from fer_pipeline.analysis.headline import BEGIN, END, block_of, headline, splice
-from tools.publish import HEADLINED, headline_problem, published_headline
+from tools.publish import HEADLINED, headline_problem, published_headline, stale_figures
 
 from .conftest import ROOT
 from .test_stats import stats_for, with_factorial
@@ -49,6 +49,8 @@ def test_splice_replaces_only_the_marked_block():
     assert splice(text, "new") == f"intro\n{BEGIN}\nnew\n{END}\nrest\n" and block_of(splice(text, "new")) == "new"
     with pytest.raises(ValueError, match="no headline markers"):
         splice("no markers here", "new")
+    empty = f"intro\n{BEGIN}\n{END}\nrest\n"  # a document given its markers for the first time
+    assert block_of(empty) == "" and splice(empty, "new") == f"intro\n{BEGIN}\nnew\n{END}\nrest\n"
 
 
 @pytest.mark.parametrize("doc", HEADLINED, ids=str)
@@ -72,3 +74,15 @@ def test_a_hand_edited_or_stale_headline_is_caught(tmp_path):
     assert headline_problem(Path("README.md"), tmp_path) is None
     doc.write_text(f"# x\n{BEGIN}\n{good.replace('above', 'below')}\n{END}\n")
     assert "README.md: its headline differs" in headline_problem(Path("README.md"), tmp_path)
+
+
+def test_figures_the_report_no_longer_makes_are_stale(tmp_path):
+    """A figure in docs/study/ that the report stage no longer writes (an axis since removed) is stale, so publishing
+    removes it; a figure the report still makes is not."""
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "docs").mkdir()
+    for name in ("axis_activation.png", "recall_heatmap.png"):
+        (tmp_path / "reports" / name).write_bytes(b"png")
+    for name in ("axis_activation.png", "axis_uncapped.png"):
+        (tmp_path / "docs" / name).write_bytes(b"old")
+    assert stale_figures(tmp_path / "reports", tmp_path / "docs") == [tmp_path / "docs/axis_uncapped.png"]

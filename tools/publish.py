@@ -34,11 +34,21 @@ def headline_problem(doc: Path, root: Path = Path(".")) -> str | None:
     return f"{doc}: its headline differs from the one docs/study/*.json generate; run `make publish-report`"
 
 
+def stale_figures(report_dir: Path, docs: Path) -> list[Path]:
+    """Figures in docs/study/ that the report no longer makes (e.g. an axis since removed): published with an older
+    report, they would be read as this one's."""
+    made = {f.name for f in report_dir.glob("*.png")}
+    return sorted(f for f in docs.glob("*.png") if f.name not in made)
+
+
 def main() -> None:
     missing = [str(f) for f in (paths.STUDY_REPORT, *STATS_FILES) if not f.is_file()]
     if missing:
         raise FerError(f"{missing[0]}: missing; run `dvc repro report` first")
     DOCS.mkdir(parents=True, exist_ok=True)
+    for f in stale_figures(paths.REPORTS, DOCS):  # docs/study/ is generated (git keeps the old ones)
+        f.unlink()
+        print(f"publish: removed {f}, which the report no longer makes")
     for f in (paths.STUDY_REPORT, *paths.REPORTS.glob("*.png"), *STATS_FILES):
         shutil.copy(f, DOCS / f.name)
     block = published_headline()

@@ -66,15 +66,18 @@ def headline(stats: dict[str, Any], design: dict[str, Any], replication: dict[st
     return "\n".join(rows)
 
 
+# The markers and what lies between them; a document gets its first block from a pair of empty markers.
+MARKED = re.compile(re.escape(BEGIN) + r"\n(.*?)\n?" + re.escape(END), re.S)
+
+
 def splice(text: str, block: str) -> str:
     """`text` with the block between its markers replaced (the markers kept); a text without them is an error."""
-    pattern = re.compile(re.escape(BEGIN) + r"\n.*?\n" + re.escape(END), re.S)
-    if not pattern.search(text):
+    if not MARKED.search(text):
         raise ValueError(f"no headline markers ({BEGIN} ... {END})")
-    return pattern.sub(lambda _: f"{BEGIN}\n{block}\n{END}", text, count=1)
+    return MARKED.sub(lambda _: f"{BEGIN}\n{block}\n{END}", text, count=1)
 
 
 def block_of(text: str) -> str | None:
-    """The block between a text's markers, or None when it has none."""
-    m = re.search(re.escape(BEGIN) + r"\n(.*?)\n" + re.escape(END), text, re.S)
+    """The block between a text's markers ("" for empty markers), or None when it has none."""
+    m = MARKED.search(text)
     return m.group(1) if m else None
