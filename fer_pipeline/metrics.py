@@ -66,6 +66,16 @@ def summary_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     return scores | {"balanced_accuracy": float(recall[support > 0].mean()) if (support > 0).any() else 0.0}
 
 
+HEADLINE = ("macro_recall", "accuracy", "macro_f1")  # a user's first look, with the deduplicated macro recall
+
+
+def headline(label: str, test: dict[str, float], dedup: dict[str, float]) -> dict[str, float | str]:
+    """What `dvc metrics show` prints for one model: the data label, test macro recall, accuracy and macro F1, and
+    macro recall on the deduplicated test set. Flat keys, few of them: the table has one column per key, and the
+    rest (balanced accuracy, image counts, recall per class) is in the run's scores file."""
+    return {"data": label, **{k: float(test[k]) for k in HEADLINE}, "dedup_macro_recall": float(dedup["macro_recall"])}
+
+
 def per_class_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, dict[str, float]]:
     """Precision, recall, F1 and support per class name."""
     cm = _counts(y_true, y_pred)

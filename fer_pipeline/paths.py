@@ -18,7 +18,7 @@ CHOICE = Path("data/choose/choice.json")
 DESIGN = Path("data/design/design.json")  # the factorial's fit on validation and the integrated model it picks
 STATS = Path("data/stats/stats.json")
 REPLICATION = Path("data/replicate/replication.json")  # the significant comparisons retrained at fresh seeds
-STUDY_METRICS = Path("metrics/study")  # the stats stage's per-axis tables, one <axis>.json each
+STUDY_HEADLINE = Path("metrics/study/integrated.json")  # the stats stage's `dvc metrics show` file: the integrated model
 STUDY_PLOT = Path("plots/study/variants.csv")  # the stats stage's per-variant macro recall, for `dvc plots`
 REPORTS = Path("reports")
 STUDY_REPORT = REPORTS / "study.md"  # the report stage's Markdown; its figures lie beside it
@@ -36,11 +36,6 @@ PLOTS = Path("plots")
 # variants, the factorial's own points and the replication's runs (never release candidates: what they retrain
 # was read from test verdicts).
 RECIPE_RUN, STUDY_RUNS, FACTORIAL_RUNS, REPLICATE_RUNS = "cnn", "study", "factorial", "replicate"
-
-
-def study_metrics_file(axis: str) -> Path:
-    """Test macro recall of each variant of one axis (`dvc metrics show`)."""
-    return STUDY_METRICS / f"{axis}.json"
 
 
 def model_file(variant: str) -> Path:
@@ -67,7 +62,14 @@ def live_summary(variant: str) -> Path:
 
 
 def eval_file(variant: str) -> Path:
-    """Test metrics of a variant."""
+    """Test scores of a run: all and deduplicated test images, recall per class. Not a DVC metric: `dvc metrics
+    show` prints one column per key, so the metric is headline_file's few keys."""
+    return EVALUATE / variant / "scores.json"
+
+
+def headline_file(variant: str) -> Path:
+    """The `dvc metrics show` file of a run the evaluate stage evaluates (the baseline, the recipe): its headline
+    scores (metrics.headline), so the table fits a terminal."""
     return EVALUATE_METRICS / f"{variant}.json"
 
 

@@ -1,6 +1,9 @@
-"""evaluate: data/train/<run>/model.pt -> metrics/evaluate/<run>.json, data/evaluate/<run>/{predictions.csv, report.json}."""
+"""evaluate: data/train/<run>/model.pt -> data/evaluate/<run>/{scores.json, predictions.csv, report.json} and the
+headline metrics/evaluate/<run>.json (`dvc metrics show`)."""
 
-from fer_pipeline import cli
+from fer_pipeline import cli, paths
+from fer_pipeline.io import write_json
+from fer_pipeline.metrics import headline
 from fer_pipeline.params import EvaluateParams, ParamsFile
 from fer_pipeline.training.evaluate import evaluate_run, evaluation_params
 
@@ -15,7 +18,8 @@ def read_params(args, pf: ParamsFile) -> tuple[str, EvaluateParams]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    evaluate_run(args.variant, *read_params(args, ParamsFile(args.params)))
+    scores = evaluate_run(args.variant, *read_params(args, ParamsFile(args.params)))
+    write_json(paths.headline_file(args.variant), headline(scores["data"], scores["test"], scores["test_dedup"]))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """replicate: the study's significant axis comparisons retrained at fresh seeds (study.replicate_seeds) and compared
-again -> data/train/replicate/, metrics/train/replicate/, data/evaluate/replicate/, metrics/evaluate/replicate/ and
+again -> data/train/replicate/, metrics/train/replicate/, data/evaluate/replicate/ and
 data/replicate/replication.json (fer_pipeline/analysis/replicate.py). Opt-in: with no replicate seeds it trains
 nothing."""
 

@@ -1,4 +1,4 @@
-"""stats: every study run's test predictions -> data/stats/stats.json, metrics/study/<axis>.json, plots/study/variants.csv."""
+"""stats: every study run's test predictions -> data/stats/stats.json, metrics/study/integrated.json, plots/study/variants.csv."""
 
 from fer_pipeline import cli
 from fer_pipeline.analysis.choose import study_and_presets

@@ -1,6 +1,5 @@
 """study: one study variant, every seed of its seeds (variants.seeds_key), trained then evaluated in one process ->
-data/train/<variant>/s<seed>/, metrics/train/<variant>/s<seed>/, data/evaluate/<variant>/s<seed>/,
-metrics/evaluate/<variant>/s<seed>.json.
+data/train/<variant>/s<seed>/, metrics/train/<variant>/s<seed>/ and data/evaluate/<variant>/s<seed>/.
 
 One process per variant, not per run: Python's and torch's start-up and DVC's per-stage bookkeeping are paid
 once for all its seeds. Each seed's run is exactly what `stages.train` then `stages.evaluate` would produce.

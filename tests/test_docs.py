@@ -48,17 +48,16 @@ FILES_IN_OUTPUT_DIRS = {
     "data/preprocess": ("normalization.json",),
     "data/split": ("indices.npz",),
     "data/train/*": ("model.pt", "run.json"),
-    "data/evaluate/*": ("predictions.csv", "report.json"),
+    "data/evaluate/*": ("predictions.csv", "report.json", "scores.json"),
     "metrics/train/*": ("metrics.json", "plots/metrics"),   # DVCLive's layout
     "plots/*": ("curves.png", "confusion.png", "grid.png"),
 }
 # A study stage's output folders hold one run per seed (fer_pipeline.analysis.variants.run_name).
-for _kind, _names in (("data/train", ("model.pt", "run.json")), ("data/evaluate", ("predictions.csv", "report.json")),
+for _kind, _names in (("data/train", ("model.pt", "run.json")),
+                      ("data/evaluate", ("predictions.csv", "report.json", "scores.json")),
                       ("metrics/train", ("metrics.json", "plots/metrics"))):
     for _root in ("study", "factorial"):
         FILES_IN_OUTPUT_DIRS[f"{_kind}/{_root}/*"] = ("s<seed>", *(f"s<seed>/{n}" for n in _names))
-for _root in ("study", "factorial"):
-    FILES_IN_OUTPUT_DIRS[f"metrics/evaluate/{_root}/*"] = ("s<seed>.json",)
 # A token with a slash is taken for a repo path when it starts at a repo root folder or names a source-like file;
 # a token without one only when it names a source-like file (dvc.yaml, Makefile, ...).
 SOURCE_SUFFIXES = (".py", ".md", ".yaml", ".yml", ".toml", ".lock", ".cfg", ".html")

@@ -7,7 +7,7 @@ import pytest
 from sklearn import metrics as skm
 
 from fer_pipeline import CLASSES
-from fer_pipeline.metrics import confusion, per_class_scores, summary_scores, weighted_scores
+from fer_pipeline.metrics import confusion, headline, per_class_scores, summary_scores, weighted_scores
 
 # Every class occurs in y_true; class 5 (sad) is never predicted, one angry is called disgust,
 # the sad image is called surprise.
@@ -163,3 +163,16 @@ def test_train_and_evaluate_stages_do_not_import_sklearn():
     code = "import sys, stages.train, stages.evaluate; print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_headline_is_the_four_first_look_scores_and_the_label():
+    """The `dvc metrics show` file holds the data label, test macro recall, accuracy and macro F1, and the
+    deduplicated macro recall, as flat keys: one column each, nothing else (balanced accuracy, image counts and
+    per-class recall stay in the scores file), so the table fits a terminal."""
+    test = summary_scores(Y_TRUE, Y_PRED) | {"images": 10}
+    dedup = summary_scores(Y_TRUE[:6], Y_PRED[:6]) | {"images": 6}
+    got = headline("SYNTHETIC DATA (not FER2013)", test, dedup)
+    assert list(got) == ["data", "macro_recall", "accuracy", "macro_f1", "dedup_macro_recall"]
+    assert got["data"] == "SYNTHETIC DATA (not FER2013)"
+    assert (got["macro_recall"], got["accuracy"], got["dedup_macro_recall"]) == (
+        test["macro_recall"], test["accuracy"], dedup["macro_recall"])

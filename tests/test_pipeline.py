@@ -14,6 +14,7 @@ import pytest
 from dvc.repo import Repo
 
 from fer_pipeline import SYNTHETIC_BANNER
+from fer_pipeline.metrics import headline
 
 from .dvcproject import ACTIVATIONS, ENV, FACTORIAL_STAGES, STUDY_RUNS, VARIANTS, ran, set_param, sh, stale, tiny_copy
 
@@ -29,9 +30,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dst
 
 
-AXES = ("activation", "batch_size", "optimizer", "architecture", "imbalance", "depth_activation", "base",
-        "factorial")
-
 
 def test_repro_writes_every_output_and_is_up_to_date(project: Path) -> None:
     """After `dvc repro` every declared output exists and `dvc status` reports nothing to do."""
@@ -40,14 +38,15 @@ def test_repro_writes_every_output_and_is_up_to_date(project: Path) -> None:
                 "plots/baseline/grid.png", "plots/baseline/confusion.png", "data/choose/choice.json",
                 "data/stats/stats.json", "plots/study/variants.csv", "reports/study.md", "reports/recall_heatmap.png",
                 "reports/integrated_confusion.png"]
-    expected += [f"metrics/study/{a}.json" for a in AXES]
+    expected += ["metrics/study/integrated.json"]
     for v in VARIANTS:
         expected += [f"data/train/{v}/model.pt", f"data/train/{v}/run.json", f"metrics/train/{v}/metrics.json",
-                     f"metrics/evaluate/{v}.json", f"data/evaluate/{v}/predictions.csv", f"data/evaluate/{v}/report.json"]
+                     f"metrics/evaluate/{v}.json", f"data/evaluate/{v}/scores.json", f"data/evaluate/{v}/predictions.csv",
+                     f"data/evaluate/{v}/report.json"]
     points = (json.loads((project / "data/choose/choice.json").read_text())["factorial"] or {}).get("points", [])
     for stage in FACTORIAL_STAGES:  # a new point is trained with the study's seed, else the stage says why not
         i = int(stage.split("@")[1])
-        expected += ([f"data/train/factorial/{i}/s0/model.pt", f"metrics/evaluate/factorial/{i}/s0.json"]
+        expected += ([f"data/train/factorial/{i}/s0/model.pt", f"data/evaluate/factorial/{i}/s0/scores.json"]
                      if i < len(points) and not points[i]["reuses"] else [f"data/train/factorial/{i}/skipped.json"])
     expected += ["data/design/design.json", "data/replicate/replication.json", "data/train/replicate/skipped.json"]
     missing = [p for p in expected if not (project / p).is_file()]
@@ -84,20 +83,23 @@ def test_every_file_written_is_a_declared_output(project: Path) -> None:
 
 
 def test_metrics_in_range_and_marked_synthetic(project: Path) -> None:
-    """Test metrics are valid fractions above chance, and every metrics file and the report say the data are synthetic."""
+    """Test scores are valid fractions above chance, every metrics file holds the headline and says the data are
+    synthetic, and so do the scores files and the report."""
     for v in VARIANTS:
-        m = json.loads((project / f"metrics/evaluate/{v}.json").read_text())
+        m = json.loads((project / f"data/evaluate/{v}/scores.json").read_text())
         assert m["data"] == SYNTHETIC_BANNER
+        assert json.loads((project / f"metrics/evaluate/{v}.json").read_text()) == headline(
+            SYNTHETIC_BANNER, m["test"], m["test_dedup"])
         for key in ("accuracy", "macro_recall", "macro_f1", "balanced_accuracy"):
             assert 0.0 <= m["test"][key] <= 1.0
         assert m["test"]["images"] == 300
         assert m["test_dedup"]["images"] < 300  # the generator plants train->test copies
         assert json.loads((project / f"metrics/train/{v}/metrics.json").read_text())["data"] == SYNTHETIC_BANNER
     relu_like = json.loads((project / "metrics/evaluate/baseline.json").read_text())
-    assert relu_like["test"]["macro_recall"] > 1 / 7 + 0.1
+    assert relu_like["macro_recall"] > 1 / 7 + 0.1
     report = (project / "reports/study.md").read_text()
     assert SYNTHETIC_BANNER in report and "**Conclusion.**" in report
-    assert json.loads((project / "metrics/study/activation.json").read_text())["data"] == SYNTHETIC_BANNER
+    assert json.loads((project / "metrics/study/integrated.json").read_text())["data"] == SYNTHETIC_BANNER
     manifest = json.loads((project / "data/fetch/manifest.json").read_text())
     assert manifest["synthetic"] is True and manifest["source"] == "synthetic"
 
@@ -156,8 +158,8 @@ def test_param_change_marks_exactly_its_stages(project: Path, key: str, value: o
 
 
 def scores(project: Path, variant: str) -> dict:
-    """The numeric sections of a variant's metrics file."""
-    m = json.loads((project / f"metrics/evaluate/{variant}.json").read_text())
+    """The numeric sections of a variant's scores file."""
+    m = json.loads((project / f"data/evaluate/{variant}/scores.json").read_text())
     return {k: m[k] for k in ("test", "test_dedup", "recall")}
 
 
@@ -199,7 +201,8 @@ def test_forced_rerun_is_bit_identical(project: Path) -> None:
     """Two full `dvc repro --force` runs give byte-identical weights, predictions, metrics and training logs."""
     def digests() -> dict[str, str]:
         files = [f"data/train/{v}/model.pt" for v in VARIANTS] + [f"data/evaluate/{v}/predictions.csv" for v in VARIANTS]
-        files += [f"metrics/evaluate/{v}.json" for v in VARIANTS] + ["data/fetch/dataset.npz", "data/split/indices.npz"]
+        files += [f"{d}/{v}{f}" for v in VARIANTS for d, f in (("metrics/evaluate", ".json"), ("data/evaluate", "/scores.json"))]
+        files += ["data/fetch/dataset.npz", "data/split/indices.npz"]
         files += [p.relative_to(project).as_posix() for p in sorted((project / "metrics/train").rglob("*.tsv"))]
         return {f: hashlib.sha256((project / f).read_bytes()).hexdigest() for f in files}
 
@@ -215,8 +218,8 @@ def test_exp_run_reruns_only_baseline_and_metrics_diff_shows_it(project: Path) -
     out = sh(project, "dvc", "exp", "run", "-S", "model.activation=tanh")
     assert ran(out) == {"train", "evaluate", "plot"}
     diff = json.loads(sh(project, "dvc", "metrics", "diff", "--json"))
-    assert "test.macro_recall" in diff["metrics/evaluate/baseline.json"]
-    change = diff["metrics/evaluate/baseline.json"]["test.macro_recall"]
+    assert "macro_recall" in diff["metrics/evaluate/baseline.json"]
+    change = diff["metrics/evaluate/baseline.json"]["macro_recall"]
     assert change["new"] != change["old"]
 
 

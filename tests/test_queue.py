@@ -2,7 +2,7 @@
 
 The rule: experiments queued from a committed project run in the background, two at a time, each in its own
 temporary copy of the repo (the workspace is left alone); `dvc exp show --json` then lists each one with its
-params and its test.macro_recall from metrics/evaluate/baseline.json. A queued experiment that fails is marked
+params and its macro_recall from metrics/evaluate/baseline.json. A queued experiment that fails is marked
 `Failed` in `dvc queue status` (nothing else reports it: `dvc queue start` returns at once) and its error is in
 `dvc queue logs`. The queue's celery workers are detached processes that outlive the command that started them,
 so the test always stops them and checks that none is left.
@@ -141,12 +141,12 @@ def test_queued_experiments_run_two_at_a_time_and_exp_show_compares_them(project
     for baseline in json.loads(sh(project, "dvc", "exp", "show", "--json")):
         if not baseline.get("experiments"):
             continue  # the workspace row
-        committed = baseline["data"]["metrics"]["metrics/evaluate/baseline.json"]["data"]["test"]["macro_recall"]
+        committed = baseline["data"]["metrics"]["metrics/evaluate/baseline.json"]["data"]["macro_recall"]
         for exp in baseline["experiments"]:
             for rev in exp["revs"]:
                 data = rev["data"]
                 rows[rev["name"]] = (exp["executor"]["state"], data["params"]["params.yaml"]["data"]["model"]["activation"],
-                                     data["metrics"]["metrics/evaluate/baseline.json"]["data"]["test"]["macro_recall"])
+                                     data["metrics"]["metrics/evaluate/baseline.json"]["data"]["macro_recall"])
     assert {name: row[:2] for name, row in rows.items()} == {"act-tanh": ("success", "tanh"), "act-sigmoid": ("success", "sigmoid"),
                                                               BROKEN: ("failed", "bogus")}
     assert rows[BROKEN][2] == committed

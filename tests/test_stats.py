@@ -6,9 +6,10 @@ it shares; the full and deduplicated test sets are both analysed."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from fer_pipeline.analysis.bootstrap import holm
-from fer_pipeline.analysis.stats import axis_metrics, disagreements, study_stats
+from fer_pipeline.analysis.stats import disagreements, integrated_headline, study_stats
 from fer_pipeline.analysis.variants import FACTORIAL, factorial_variants, study_variants, trained
 from fer_pipeline.metrics import CHANCE
 from fer_pipeline.params import ParamsFile, StudyBaseParams, StudyParams, StudyTrainParams
@@ -75,7 +76,20 @@ def test_axes_compare_with_the_control_never_the_test_best():
         assert m["method"] in ("pooled", "per-pair") and m["pooling"]["reason"]
         assert m["df"] >= 4 if m["method"] == "pooled" else m["df"] == 2  # pooled over 3 variants x 3 seeds
         assert 0 < m["detectable"] < 0.2
-    assert axis_metrics(stats, families)["activation"]["activation-tanh"] > axis_metrics(stats, families)["activation"]["base"]
+
+
+def test_the_study_metric_is_the_integrated_models_headline():
+    """metrics/study/integrated.json is the integrated model's headline alone (the keys metrics.headline gives every
+    `dvc metrics show` file, so the study adds a row and no column): its seed means on the full test set and its
+    deduplicated macro recall, never another variant's."""
+    def variants(shift: float) -> dict:
+        return {n: {k: {"mean": base + shift} for k, base in (("macro_recall", 0.4), ("accuracy", 0.5), ("macro_f1", 0.3))}
+                for n, shift in (("factorial-3", shift), ("base", shift - 0.2))}
+    by_set = {"test": {"integrated": {"variant": "factorial-3"}, "variants": variants(0.0)},
+              "test_dedup": {"variants": variants(-0.01)}}
+    got = integrated_headline(by_set, "FER2013")
+    assert got == pytest.approx({"data": "FER2013", "macro_recall": 0.4, "accuracy": 0.5, "macro_f1": 0.3,
+                                 "dedup_macro_recall": 0.39})
 
 
 def test_holm_adjusts_within_a_family():

@@ -21,7 +21,7 @@ def test_an_existing_point_writes_skipped_json_in_every_output(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     study.main(["--params", str(ROOT / "params.yaml"), "--from", "study", "--variant", "factorial/1",
                 "--choice", "data/choose/choice.json", "--point", "1"])
-    for folder in (paths.TRAIN, paths.TRAIN_LOGS, paths.EVALUATE, paths.EVALUATE_METRICS):
+    for folder in (paths.TRAIN, paths.TRAIN_LOGS, paths.EVALUATE):
         files = list((tmp_path / folder / "factorial/1").iterdir())
         assert [f.name for f in files] == ["skipped.json"]
         assert "existing axis run" in json.loads(files[0].read_text())["skipped"]

@@ -39,7 +39,7 @@ from fer_pipeline.analysis.variants import (
 )
 from fer_pipeline.data.dataset import data_label
 from fer_pipeline.io import atomic_path, read_json, write_json
-from fer_pipeline.metrics import CHANCE
+from fer_pipeline.metrics import CHANCE, HEADLINE, headline
 from fer_pipeline.params import PresetsParams, StudyParams
 from fer_pipeline.training.results import read_predictions
 
@@ -213,15 +213,17 @@ def disagreements(by_set: dict[str, dict[str, Any]]) -> list[str]:
     return out
 
 
-def axis_metrics(stats: dict[str, Any], families: dict[str, list[Variant]]) -> dict[str, dict[str, float]]:
-    """Per axis, {variant: mean test macro recall} on the full test set: the short table `dvc metrics show` prints."""
-    return {axis: {v.name: round(stats["variants"][v.name]["macro_recall"]["mean"], 4) for v in vs}
-            for axis, vs in families.items()}
+def integrated_headline(by_set: dict[str, Any], label: str) -> dict[str, float | str]:
+    """The study's line in `dvc metrics show`: the integrated model's headline scores (metrics.headline), means
+    over its seeds; the per-variant table is plots/study/variants.csv and stats.json."""
+    name = by_set["test"]["integrated"]["variant"]
+    test, dedup = ({k: s["variants"][name][k]["mean"] for k in HEADLINE} for s in (by_set["test"], by_set["test_dedup"]))
+    return headline(label, test, dedup)
 
 
 def write_stats(study: StudyParams, presets: PresetsParams) -> str:  # type: ignore[valid-type]
-    """The stats stage: every study run's test predictions -> data/stats/stats.json, metrics/study/<family>.json and
-    plots/study/variants.csv; returns the line the stage prints."""
+    """The stats stage: every study run's test predictions -> data/stats/stats.json, metrics/study/integrated.json
+    and plots/study/variants.csv; returns the line the stage prints."""
     choice, design = read_json(paths.CHOICE), read_json(paths.DESIGN)
     families = study_families(study, choice)
     seeds = {v.name: variant_seeds(v, study, presets) for v in trained(families).values()}
@@ -236,8 +238,7 @@ def write_stats(study: StudyParams, presets: PresetsParams) -> str:  # type: ign
                              "stopping": stopping(training, study.train.max_epochs), **by_set,
                              "dedup_disagreements": disagreements(by_set)})
     stats = by_set["test"]
-    for axis, table in axis_metrics(stats, families).items():
-        write_json(paths.study_metrics_file(axis), {"data": label, "test_macro_recall": table})
+    write_json(paths.STUDY_HEADLINE, integrated_headline(by_set, label))
     rows = [{"axis": s["axis"], "variant": name, "macro_recall": s["macro_recall"]["mean"],
              "ci_low": s["macro_recall"]["ci95"][0], "ci_high": s["macro_recall"]["ci95"][1]}
             for name, s in stats["variants"].items()]

@@ -138,8 +138,8 @@ def model_and_train(pf: ParamsFile, start: str, axes: list[str], choice: Setting
 
 
 def run_name(variant: str, seed: int) -> str:
-    """The run of a variant with one seed: its folder under data/train, metrics/train, data/evaluate and
-    metrics/evaluate. A study stage trains every seed of one variant, so its outputs are the variant's folders."""
+    """The run of a variant with one seed: its folder under data/train, metrics/train and data/evaluate. A study
+    stage trains every seed of one variant, so its outputs are the variant's folders."""
     return f"{variant}/s{seed}"
 
 

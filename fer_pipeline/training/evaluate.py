@@ -1,4 +1,4 @@
-"""The evaluate stage's work: a run's test metrics (all and deduplicated), predictions table and report."""
+"""The evaluate stage's work: a run's test scores (all and deduplicated), predictions table and report."""
 
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ def evaluation_params(pf: ParamsFile) -> tuple[str, EvaluateParams]:
     return pf.field(RuntimeParams, "runtime.device"), pf.section(EvaluateParams, "evaluate")
 
 
-def evaluate_run(run: str, device: str, how: EvaluateParams, data: dict[str, torch.Tensor] | None = None) -> None:
-    """Predict the test set with run `run`'s checkpoint on `device` and write its metrics, predictions and report
-    (`data`: the split's tensors with x_test/y_test when the caller already holds them)."""
+def evaluate_run(run: str, device: str, how: EvaluateParams,
+                 data: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
+    """Predict the test set with run `run`'s checkpoint on `device`, write its scores, predictions and report, and
+    return the scores (`data`: the split's tensors with x_test/y_test when the caller already holds them)."""
     where = resolve_device(device)
     model, _ = load_model(paths.model_file(run))
     data = data if data is not None else load_split_tensors(("test",))
@@ -47,13 +48,13 @@ def evaluate_run(run: str, device: str, how: EvaluateParams, data: dict[str, tor
     t = report["test"]
     print(f"evaluate {run} [{label}]: test accuracy {t['accuracy']:.4f}, macro recall {t['macro_recall']:.4f}, "
           f"macro F1 {t['macro_f1']:.4f}; dedup macro recall {report['test_dedup']['macro_recall']:.4f}")
+    return report
 
 
 def evaluation_report(y_true: np.ndarray, y_pred: np.ndarray, twin: np.ndarray, label: str) -> dict[str, Any]:
-    """The metrics file: scores on the whole test split and without train twins, recall per class (numbers only,
+    """The scores file: scores on the whole test split and without train twins, recall per class (numbers only,
     beside the data label; provenance is in report.json's audit)."""
     keep = ~twin
-    # Kept short on purpose: `dvc metrics show/diff` prints one column per key.
     report = {
         "data": label,
         "test": summary_scores(y_true, y_pred) | {"images": int(len(y_true))},

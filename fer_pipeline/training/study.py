@@ -30,7 +30,6 @@ def study_runs(variant: str, seeds: tuple[int, ...], runs: list[tuple[ModelParam
 
 
 def skip(variant: str, reason: str) -> None:
-    """The study stage's four output folders with only skipped.json, saying why nothing was trained."""
-    for folder in (paths.model_file(variant).parent, paths.live_dir(variant), paths.predictions_file(variant).parent,
-                   paths.eval_file(variant).with_suffix("")):
+    """The study stage's three output folders with only skipped.json, saying why nothing was trained."""
+    for folder in (paths.model_file(variant).parent, paths.live_dir(variant), paths.predictions_file(variant).parent):
         write_json(Path(folder) / "skipped.json", {"variant": variant, "skipped": reason})
