@@ -468,7 +468,7 @@ def test_generated_file_names_are_still_written():
             if name in ("s<seed>", "s<seed>.json"):  # a seed's run folder, named by variants.run_name
                 assert '/s{seed}"' in sources, "run_name no longer names a seed's run s<seed>"
                 continue
-            named = re.search(rf"[\"'/ ]{re.escape(name)}[\"'\s:]", sources)
+            named = re.search(rf"[\"'/ ]{re.escape(name)}[\"'\s:/]", sources)  # "/": a folder named in a longer path
             assert named, f"{name}: no longer named in fer_pipeline/, stages/ or dvc.yaml"
 
 
