@@ -18,6 +18,8 @@ from fer_pipeline.metrics import headline
 
 from .dvcproject import ACTIVATIONS, ENV, FACTORIAL_STAGES, STUDY_RUNS, VARIANTS, ran, set_param, sh, stale, tiny_copy
 
+EVALUATED = ("baseline", "cnn")  # the evaluate stage's runs: each has a `dvc metrics show` file
+
 pytestmark = pytest.mark.slow
 
 
@@ -38,11 +40,10 @@ def test_repro_writes_every_output_and_is_up_to_date(project: Path) -> None:
                 "plots/baseline/grid.png", "plots/baseline/confusion.png", "data/choose/choice.json",
                 "data/stats/stats.json", "plots/study/variants.csv", "reports/study.md", "reports/recall_heatmap.png",
                 "reports/integrated_confusion.png"]
-    expected += ["metrics/study/integrated.json"]
+    expected += ["metrics/study/integrated.json", *(f"metrics/evaluate/{v}.json" for v in EVALUATED)]
     for v in VARIANTS:
         expected += [f"data/train/{v}/model.pt", f"data/train/{v}/run.json", f"metrics/train/{v}/metrics.json",
-                     f"metrics/evaluate/{v}.json", f"data/evaluate/{v}/scores.json", f"data/evaluate/{v}/predictions.csv",
-                     f"data/evaluate/{v}/report.json"]
+                     f"data/evaluate/{v}/scores.json", f"data/evaluate/{v}/predictions.csv", f"data/evaluate/{v}/report.json"]
     points = (json.loads((project / "data/choose/choice.json").read_text())["factorial"] or {}).get("points", [])
     for stage in FACTORIAL_STAGES:  # a new point is trained with the study's seed, else the stage says why not
         i = int(stage.split("@")[1])
@@ -88,8 +89,9 @@ def test_metrics_in_range_and_marked_synthetic(project: Path) -> None:
     for v in VARIANTS:
         m = json.loads((project / f"data/evaluate/{v}/scores.json").read_text())
         assert m["data"] == SYNTHETIC_BANNER
-        assert json.loads((project / f"metrics/evaluate/{v}.json").read_text()) == headline(
-            SYNTHETIC_BANNER, m["test"], m["test_dedup"])
+        if v in EVALUATED:  # the evaluate stage's models; a study run has no metrics file of its own
+            assert json.loads((project / f"metrics/evaluate/{v}.json").read_text()) == headline(
+                SYNTHETIC_BANNER, m["test"], m["test_dedup"])
         for key in ("accuracy", "macro_recall", "macro_f1", "balanced_accuracy"):
             assert 0.0 <= m["test"][key] <= 1.0
         assert m["test"]["images"] == 300
@@ -201,7 +203,7 @@ def test_forced_rerun_is_bit_identical(project: Path) -> None:
     """Two full `dvc repro --force` runs give byte-identical weights, predictions, metrics and training logs."""
     def digests() -> dict[str, str]:
         files = [f"data/train/{v}/model.pt" for v in VARIANTS] + [f"data/evaluate/{v}/predictions.csv" for v in VARIANTS]
-        files += [f"{d}/{v}{f}" for v in VARIANTS for d, f in (("metrics/evaluate", ".json"), ("data/evaluate", "/scores.json"))]
+        files += [f"data/evaluate/{v}/scores.json" for v in VARIANTS] + [f"metrics/evaluate/{v}.json" for v in EVALUATED]
         files += ["data/fetch/dataset.npz", "data/split/indices.npz"]
         files += [p.relative_to(project).as_posix() for p in sorted((project / "metrics/train").rglob("*.tsv"))]
         return {f: hashlib.sha256((project / f).read_bytes()).hexdigest() for f in files}
@@ -209,6 +211,15 @@ def test_forced_rerun_is_bit_identical(project: Path) -> None:
     first = digests()
     sh(project, "dvc", "repro", "--force")
     assert digests() == first
+
+
+def test_metrics_show_fits_a_terminal(project: Path) -> None:
+    """`dvc metrics show` prints the headline only: after the whole pipeline at most 160 columns, and the baseline's
+    file alone (all that `dvc repro plot` leaves) at most 120, the synthetic banner included."""
+    whole = sh(project, "dvc", "metrics", "show").splitlines()
+    first = sh(project, "dvc", "metrics", "show", "metrics/evaluate/baseline.json").splitlines()
+    assert len(whole) >= 4 and max(map(len, whole)) <= 160, whole  # the header and three rows: baseline, cnn, study
+    assert max(map(len, first)) <= 120, first
 
 
 def test_exp_run_reruns_only_baseline_and_metrics_diff_shows_it(project: Path) -> None:
