@@ -33,4 +33,4 @@ def test_train_run_stores_the_normalization_in_the_checkpoint(tmp_path, monkeypa
     assert ckpt["args"]["preprocess"] == written and input_normalization(ckpt, paths.model_file("tiny")) == written
     assert ckpt["args"]["model"] == to_dict(mp) and ckpt["epoch"] == result.best_epoch == 1
     run = read_json(paths.run_file("tiny"))
-    assert run["device"] == "cpu" and run["epochs_trained"] == 1 and run["processes"] == 1
+    assert run["device"] == "cpu" and run["epochs_trained"] == 1 and run["processes"] == 1 and run["cpu"]["model"]

@@ -1,7 +1,8 @@
-"""What an audit of a result needs: device, threads, library versions, git commit."""
+"""What an audit of a result needs: device, threads, CPU and its kernel path, library versions, git commit."""
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from importlib.metadata import version
@@ -32,11 +33,37 @@ def git_dirty() -> bool | None:
         return None
 
 
+# Environment variables that choose the CPU kernels torch, MKL and oneDNN run. The same code and params can give other
+# numbers on another CPU (docs/reproducibility.md: Across CPUs); a run records which path it took.
+KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else what platform reports."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_record() -> dict[str, Any]:
+    """The CPU a run trained on and the kernel path torch chose there: its model, ATen's CPU capability (the widest
+    vector ISA its kernels use) and the kernel-choosing variables that were set."""
+    return {"model": cpu_model(), "aten_capability": torch.backends.cpu.get_cpu_capability(),
+            "kernel_env": {k: os.environ[k] for k in KERNEL_ENV if k in os.environ}}
+
+
 def run_record(device: torch.device) -> dict[str, Any]:
-    """Device, torch thread count, python and library versions, the git commit and whether the code differed from it."""
+    """Device, torch thread count, the CPU and its kernel path, python and library versions, the git commit and
+    whether the code differed from it."""
     return {
         "device": str(device),
         "torch_threads": torch.get_num_threads(),
+        "cpu": cpu_record(),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "versions": {p: version(p) for p in ("torch", "numpy", "dvc", "dvclive")},  # the libraries a run imports
