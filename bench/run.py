@@ -252,6 +252,49 @@ def extract_train(archive: Path, dest: Path, limit: int) -> None:
             target.write_bytes(zf.read(name))
 
 
+# Trains the base MLP (params.yaml's model and train) for two epochs over the tensors in argv[2] with denormals
+# flushed or kept (argv[1]); prints the second epoch's seconds (when Adam's state has decayed into denormals) and a
+# hash of the final weights. A fresh process each: the flag must be set before torch starts its threads.
+DENORMALS = """import hashlib, json, sys, time, torch
+import fer_pipeline.training  # sets the flush (fer_pipeline/training/__init__.py)
+torch.set_flush_denormal(sys.argv[1] == "flush")
+from fer_pipeline.params import load_params
+from fer_pipeline.training.models import build_model
+from fer_pipeline.training.train import BatchSource, make_criterion, make_optimizer, train_one_epoch
+x, y = torch.load(sys.argv[2], weights_only=True)
+p, cpu = load_params(sys.argv[3]), torch.device("cpu")
+torch.manual_seed(0)
+model = build_model(p.model)
+opt = make_optimizer(model, p.train)
+batches = BatchSource(x, y, p.train.batch_size, torch.Generator().manual_seed(0))
+criterion = make_criterion(None, 0.0, cpu)
+train_one_epoch(model, criterion, opt, batches.epoch(), cpu)
+start = time.perf_counter()
+train_one_epoch(model, criterion, opt, batches.epoch(), cpu)
+seconds = time.perf_counter() - start
+digest = hashlib.sha256(b"".join(t.numpy().tobytes() for t in model.state_dict().values())).hexdigest()
+print(json.dumps([seconds, digest]))"""
+
+
+def bench_denormals(x: torch.Tensor, y: torch.Tensor, work: Path) -> list[dict]:
+    """The base MLP's second training epoch (one thread, the whole train split) with denormals flushed, as every
+    training process runs, against kept, each in a fresh process; the note says whether the weights came out equal."""
+    tensors = work / "train_tensors.pt"
+    torch.save((x, y), tensors)
+    _, env = stage_command("train", code_root=str(ROOT))
+    env = {**env, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # as a fan-out worker trains the study's MLPs
+    runs = {}
+    for mode in ("flush", "keep"):
+        out = subprocess.run([sys.executable, "-c", DENORMALS, mode, str(tensors), str(ROOT / "params.yaml")], env=env,
+                             check=True, capture_output=True, text=True).stdout
+        runs[mode] = json.loads(out.splitlines()[-1])
+    same = runs["flush"][1] == runs["keep"][1]
+    return [{"target": "2 base MLP epoch 2, denormals flushed", "figure_s": round(runs["flush"][0], 2),
+             "baseline": "denormals kept", "baseline_s": round(runs["keep"][0], 2),
+             "ratio": round(runs["keep"][0] / runs["flush"][0], 2), "goal": ">= 1 (speed-up)",
+             "note": f"final weights {'bit-identical' if same else 'differ'}"}]
+
+
 def bench_training(archive: Path, work: Path, steps: int) -> list[dict]:
     """Targets 2: MLP input path >= 5x the ImageFolder way; CNN loop >= 85% of a bare loop."""
     from fer_pipeline.data.sources import read_archive
@@ -265,7 +308,7 @@ def bench_training(archive: Path, work: Path, steps: int) -> list[dict]:
     base = mlp_batches_imagefolder(work / "imagefolder", steps)
     cnn_pipe, cnn_bare = cnn_images_per_s(x, y, max(steps // 4, 5))
     layout = bench_layout(x, y, max(steps // 8, 3))
-    return layout + [
+    return layout + bench_denormals(x, y, work) + [
         {"target": f"2 MLP, {steps} steps at batch 32", "figure_s": round(pipe, 3), "baseline": "ImageFolder+DataLoader+PIL+ToTensor",
          "baseline_s": round(base, 3), "ratio": round(base / pipe, 1), "goal": ">= 5 (speed-up)"},
         {"target": "2 CNN recipe training images/s", "figure": round(cnn_pipe, 1), "baseline": "bare fwd/bwd over pre-made batches",

@@ -25,3 +25,16 @@ def test_run_record_carries_the_cpu_record():
     rec = provenance.run_record(torch.device("cpu"))
     assert rec["cpu"]["aten_capability"] == torch.backends.cpu.get_cpu_capability()
     assert rec["device"] == "cpu" and rec["torch_threads"] == torch.get_num_threads()
+
+
+def test_denormals_reports_the_state_this_thread_computes_with():
+    """denormals() says "flush" while denormal floats compute as zero and "keep" while they do not: it reads the
+    state from a computation, so a run records what it actually had."""
+    try:
+        torch.set_flush_denormal(False)
+        assert provenance.denormals() == "keep"
+        torch.set_flush_denormal(True)
+        assert provenance.denormals() == "flush"
+        assert provenance.cpu_record()["denormals"] == "flush"
+    finally:
+        torch.set_flush_denormal(True)  # as fer_pipeline.training leaves every process

@@ -50,11 +50,17 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def denormals() -> str:
+    """"flush" when this thread computes denormal floats as zero (fer_pipeline.training sets it), else "keep": a
+    tiny product, so it reports the state the run had, not the one the code meant to set."""
+    return "flush" if (torch.tensor(1e-39) * 1.0).item() == 0.0 else "keep"
+
+
 def cpu_record() -> dict[str, Any]:
     """The CPU a run trained on and the kernel path torch chose there: its model, ATen's CPU capability (the widest
-    vector ISA its kernels use) and the kernel-choosing variables that were set."""
+    vector ISA its kernels use), the kernel-choosing variables that were set and whether denormals flushed."""
     return {"model": cpu_model(), "aten_capability": torch.backends.cpu.get_cpu_capability(),
-            "kernel_env": {k: os.environ[k] for k in KERNEL_ENV if k in os.environ}}
+            "kernel_env": {k: os.environ[k] for k in KERNEL_ENV if k in os.environ}, "denormals": denormals()}
 
 
 def run_record(device: torch.device) -> dict[str, Any]:
