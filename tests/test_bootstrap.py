@@ -265,3 +265,19 @@ def test_seeds_needed_is_the_fewest_that_reach_the_target():
     assert at(n) <= 0.02 < at(n - 1)
     assert seeds_needed({**c, "tau2": 0.01**2}, 0.02, tests=3) is None
     assert seeds_needed({**c, "method": "per-pair"}, 0.02, tests=3) >= n  # S - 1 df: never fewer than pooled
+
+
+def test_seeds_needed_counts_past_any_fixed_limit():
+    """A comparison that seeds can bring to the target gets a seed count however large it is, and None only when
+    the test images' shared noise alone exceeds the target. The study's CNN against the base (3 seeds, per-pair,
+    sigma^2 0.0044, tau^2 8e-6, Holm over 5) needs more than 50 seeds; it must not read as unreachable."""
+    c = {"seeds": 3, "variants": 2, "sigma2": 0.0044, "tau2": 8e-6, "method": "per-pair"}
+    n = seeds_needed(c, 0.03, tests=5)
+    assert n is not None and n > 50
+
+    def at(k: int) -> float:
+        return detectable_difference(float(np.sqrt(c["sigma2"] / k + c["tau2"])), k - 1, tests=5)
+
+    assert at(n) <= 0.03 < at(n - 1)
+    limit = detectable_difference(float(np.sqrt(c["tau2"])), float("inf"), tests=5)
+    assert seeds_needed({**c, "tau2": (0.03 / limit) ** 2 * c["tau2"] * 1.01}, 0.03, tests=5) is None

@@ -260,23 +260,34 @@ def family_comparisons(scores: dict[str, tuple[np.ndarray, np.ndarray]], contras
     return out
 
 
-MAX_SEEDS = 50  # seeds_needed looks no further: past it, the shared image noise is what limits the comparison
-
-
 def seeds_needed(c: dict[str, Any], target: float, power: float = 0.8, alpha: float = 0.05, tests: int = 1) -> int | None:
     """The fewest seeds with which this comparison, at its own noise (sigma^2 per seed, tau^2 shared by all, the
-    same method), detects `target` with `power` after Holm over `tests`: its seed count or more, None when even
-    MAX_SEEDS do not (tau^2, the test images' shared noise, does not shrink with seeds)."""
-    for n in range(max(c["seeds"], 2), MAX_SEEDS + 1):
+    same method), detects `target` with `power` after Holm over `tests`: its seed count or more, however many that
+    is. None only when no seed count does: tau^2, the test images' shared noise, does not shrink with seeds, and
+    with infinitely many seeds the detectable difference falls to tau's alone."""
+
+    def detectable_at(n: float) -> float:
         a = c["sigma2"] / n
         if c["method"] == "pooled":
             df_sigma = (c["variants"] - 1) * (n - 1)
             df = (a + c["tau2"]) ** 2 / (a**2 / df_sigma) if a > 0 else float("inf")
         else:
             df = n - 1
-        if detectable_difference(float(np.sqrt(a + c["tau2"])), df, power, alpha, tests) <= target:
-            return n
-    return None
+        return detectable_difference(float(np.sqrt(a + c["tau2"])), df, power, alpha, tests)
+
+    if detectable_difference(float(np.sqrt(c["tau2"])), float("inf"), power, alpha, tests) >= target:
+        return None
+    lo = max(c["seeds"], 2)
+    if detectable_at(lo) <= target:
+        return lo
+    # detectable_at falls with n towards the limit above, which is below target: double, then bisect.
+    hi = 2 * lo
+    while detectable_at(hi) > target:
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if detectable_at(mid) <= target else (mid, hi)
+    return hi
 
 
 def holm_interval(c: dict[str, Any], alpha: float = 0.05) -> list[float]:

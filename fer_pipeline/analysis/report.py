@@ -80,7 +80,7 @@ def detectable_cell(m: dict[str, Any]) -> str:
     text = fmt(m["detectable"])
     if "target" in m and m["detectable"] > m["target"]:
         n = m["seeds_needed"]
-        text += f" (needs {n} seeds)" if n else " (unreachable by seeds: the shared image noise)"
+        text += f" (needs {n} seeds)" if n else " (unreachable by seeds: the test images' shared noise alone exceeds it)"
     return text
 
 
