@@ -75,6 +75,36 @@ def test_read_folder(tmp_path):
     assert sorted(ds.ids) == sorted(tree())
 
 
+@pytest.mark.parametrize("reader, write", [(read_archive, write_zip), (read_folder, write_tree)], ids=["archive", "folder"])
+def test_decoding_in_processes_is_the_one_process_read(tmp_path, reader, write):
+    """Decoding in worker processes gives the one-process data set bit for bit: same images, labels, splits and ids,
+    in the same order, whatever the number of workers (more workers than images included)."""
+    source = write(tmp_path / ("archive.zip" if reader is read_archive else "raw"), tree())
+    one = reader(source, workers=1)
+    for workers in (2, 3, 20):
+        assert_same_dataset(reader(source, workers=workers), one)
+        assert reader(source, workers=workers).images.flags.c_contiguous
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_decoding_in_processes_names_the_first_bad_image(tmp_path, workers):
+    """With bad images in several chunks, every number of workers reports the same one: the first in member order.
+
+    The 11 members, sorted, put the first bad image last in its chunk and the second first in the next (2 workers:
+    members 0-4 and 5-10; 4 workers: 2-4 and 5-7), so the later chunk fails first: only order decides the message."""
+    files = tree() | {"train/disgust/zz_bad.jpg": b"not an image", "train/fear/a_bad.jpg": jpeg(size=(64, 48))}
+    with pytest.raises(FerError, match=r"archive\.zip:train/disgust/zz_bad\.jpg: cannot decode image"):
+        read_archive(write_zip(tmp_path / "archive.zip", files), workers=workers)
+
+
+def test_archive_names_are_checked_before_any_decoding(tmp_path):
+    """A misplaced member is reported even when an image before it cannot be decoded: every name is checked first,
+    so that error comes at once rather than after decoding the archive."""
+    files = tree() | {"test/angry/a_bad.jpg": b"not an image", "val/angry/x.jpg": jpeg()}
+    with pytest.raises(FerError, match=r"unexpected member 'val/angry/x\.jpg'"):
+        read_archive(write_zip(tmp_path / "archive.zip", files))
+
+
 def test_folder_ignores_hidden_files(tmp_path):
     """Hidden files (.DS_Store) in the tree are skipped, not read as images."""
     root = write_tree(tmp_path / "raw", tree())

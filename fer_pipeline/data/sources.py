@@ -11,7 +11,8 @@ import stat
 import sys
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,8 @@ CSV_COLUMNS = ("emotion", "pixels", "Usage")
 CSV_DELIMITERS = (",", ";", "\t")
 # Left by Finder ("Compress", or unzipping a Finder zip elsewhere) and Windows Explorer; hidden names are junk too.
 OS_JUNK_NAMES = frozenset({"__macosx", "thumbs.db", "desktop.ini"})
+# Below this many images, starting worker processes costs more than it saves (the tests' tiny trees, most CSVs).
+PARALLEL_MIN_IMAGES = 4096
 KAGGLE_HINT = (
     "download archive.zip from https://www.kaggle.com/datasets/msambare/fer2013 "
     "and put it at data/raw/archive.zip (or set data.path to it)"
@@ -163,12 +166,12 @@ def _parse_member(name: str, prefix: str, origin: Origin) -> tuple[str, str] | N
     return parts[0], parts[1]
 
 
-def _assemble(images: list[np.ndarray], labels: list[int], splits: list[str], ids: list[str], origin: Origin) -> RawDataset:
-    """Build a RawDataset and check every split and class is present."""
-    if not images:
+def _assemble(images: np.ndarray, labels: list[int], splits: list[str], ids: list[str], origin: Origin) -> RawDataset:
+    """Build a RawDataset from the decoded (n, 48, 48) images and check every split and class is present."""
+    if not len(images):
         raise FerError(f"{origin.path}: no images found; expected train/<class>/*.jpg and test/<class>/*.jpg in this {origin.kind}")
     ds = RawDataset(
-        images=np.stack(images).astype(np.uint8),
+        images=images,
         labels=np.asarray(labels, dtype=np.int64),
         split=np.asarray(splits, dtype=str),
         usage=np.asarray(["Training" if s == "train" else "Test" for s in splits], dtype=str),
@@ -203,33 +206,76 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> byte
         raise FerError(f"{where}: member {info.filename!r} is corrupt ({e}); download the archive again") from None
 
 
-def read_archive(path: str | Path) -> RawDataset:
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity mask where the OS has one: a container's or taskset's limit)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _decode_chunk(origin: Origin, items: Sequence[zipfile.ZipInfo] | Sequence[Path]) -> np.ndarray:
+    """Decode consecutive archive members or folder files, in order, into one (n, 48, 48) uint8 array.
+
+    Runs in a worker process too: it opens the archive itself, as a zip handle cannot be shared across processes."""
+    out = np.empty((len(items), IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+    if origin.kind == "archive":
+        with zipfile.ZipFile(origin.path) as zf:
+            for i, info in enumerate(items):
+                out[i] = decode_image(_read_member(zf, info, origin.path), f"{origin.path}:{info.filename}")
+    else:
+        for i, f in enumerate(items):
+            out[i] = decode_image(_read_no_follow(f), str(f))
+    return out
+
+
+def decode_all(origin: Origin, items: Sequence[zipfile.ZipInfo] | Sequence[Path], workers: int | None = None) -> np.ndarray:
+    """Every item's image, in order, decoded by `workers` processes (None: one per usable core) in contiguous chunks.
+
+    Decoding is most of a fetch and each image is independent, so it scales with cores (threads do not: PIL's Python
+    header parsing holds the GIL). The result is the one-process result bit for bit, and a bad image raises the same
+    error, for the first bad item in order: chunks are consumed in order and each decodes its items in order. With
+    `workers` None, fewer than PARALLEL_MIN_IMAGES items decode here, in this process."""
+    if workers is None:
+        workers = usable_cores() if len(items) >= PARALLEL_MIN_IMAGES else 1
+    workers = min(workers, len(items))
+    if workers <= 1:
+        return _decode_chunk(origin, items)
+    bounds = np.linspace(0, len(items), workers + 1).astype(int)
+    with ProcessPoolExecutor(workers) as pool:
+        futures = [pool.submit(_decode_chunk, origin, items[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        try:
+            return np.concatenate([f.result() for f in futures])
+        finally:
+            for f in futures:  # after an error, chunks not yet started need not run
+                f.cancel()
+
+
+def read_archive(path: str | Path, workers: int | None = None) -> RawDataset:
     """Read Kaggle's msambare archive.zip straight from the zip, extracting nothing to disk.
 
-    OS junk members are skipped and one top folder around train/ and test/ is read through, with a note saying so."""
+    OS junk members are skipped and one top folder around train/ and test/ is read through, with a note saying so.
+    `workers`: decoding processes (None: one per usable core, see decode_all)."""
     origin = Origin(str(path), "archive")
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as e:
         raise FerError(f"{origin.path}: not a readable zip archive ({e}); download it again") from None
-    images, labels, splits, ids = [], [], [], []
+    members, labels, splits, ids = [], [], [], []
     with zf:
         infos = sorted(zf.infolist(), key=lambda i: i.filename)
-        for info in infos:
-            _check_safe_member(info, origin.path)
-        skipped = [i.filename for i in infos if _is_junk_path(i.filename)]
-        kept = [i for i in infos if not _is_junk_path(i.filename)]
-        wrapper = _archive_wrapper([i.filename for i in kept])
-        prefix = f"{wrapper}/" if wrapper else ""
-        for info in kept:
-            parsed = _parse_member(info.filename, prefix, origin)
-            if parsed is None:
-                continue
-            images.append(decode_image(_read_member(zf, info, origin.path), f"{origin.path}:{info.filename}"))
-            labels.append(CLASSES.index(parsed[1]))
-            splits.append(parsed[0])
-            ids.append(info.filename[len(prefix):])  # ids as in the clean archive, so results do not depend on packing
-    ds = _assemble(images, labels, splits, ids, origin)
+    for info in infos:
+        _check_safe_member(info, origin.path)
+    skipped = [i.filename for i in infos if _is_junk_path(i.filename)]
+    kept = [i for i in infos if not _is_junk_path(i.filename)]
+    wrapper = _archive_wrapper([i.filename for i in kept])
+    prefix = f"{wrapper}/" if wrapper else ""
+    for info in kept:  # every name is checked before any image is decoded: a misplaced file is found in a blink
+        parsed = _parse_member(info.filename, prefix, origin)
+        if parsed is None:
+            continue
+        members.append(info)
+        labels.append(CLASSES.index(parsed[1]))
+        splits.append(parsed[0])
+        ids.append(info.filename[len(prefix):])  # ids as in the clean archive, so results do not depend on packing
+    ds = _assemble(decode_all(origin, members, workers), labels, splits, ids, origin)
     _tree_note(origin.path, skipped, wrapper)  # only once the read succeeded: a refusal stays one line
     return ds
 
@@ -314,25 +360,26 @@ def _read_no_follow(p: Path) -> bytes:
         return f.read()
 
 
-def read_folder(path: str | Path) -> RawDataset:
+def read_folder(path: str | Path, workers: int | None = None) -> RawDataset:
     """Read the same train/<class>/*.jpg, test/<class>/*.jpg tree already extracted to a folder.
 
-    OS junk is skipped and one wrapper folder around train/ and test/ is read through, with a note saying so."""
+    OS junk is skipped and one wrapper folder around train/ and test/ is read through, with a note saying so.
+    `workers`: decoding processes (None: one per usable core, see decode_all)."""
     root = Path(path)
     origin = Origin(str(root), "folder")
     skipped: list[str] = []
     top, split_dirs, wrapper = folder_root(root, skipped)
-    images, labels, splits, ids = [], [], [], []
+    files, labels, splits, ids = [], [], [], []
     for split_dir in split_dirs:
         if split_dir.name not in SPLITS:
             raise FerError(f"{split_dir}: unexpected folder; expected only {' and '.join(SPLITS)} under {top}; move or remove it")
         for class_dir in _class_dirs(split_dir, root, skipped):
             for f in _image_files(class_dir, root, origin, skipped):
-                images.append(decode_image(_read_no_follow(f), str(f)))
+                files.append(f)
                 labels.append(CLASSES.index(class_dir.name))
                 splits.append(split_dir.name)
                 ids.append(_rel(f, top))  # relative to the tree, as in the clean folder
-    ds = _assemble(images, labels, splits, ids, origin)
+    ds = _assemble(decode_all(origin, files, workers), labels, splits, ids, origin)
     _tree_note(origin.path, skipped, wrapper)
     return ds
 
