@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from fer_pipeline import CLASSES, FerError
+from fer_pipeline.data import sources
 from fer_pipeline.data.sources import read_archive, read_csv, read_folder, read_kaggle, read_source, resolve_source
 from fer_pipeline.params import DataParams, SyntheticParams
 
@@ -103,6 +106,54 @@ def test_archive_names_are_checked_before_any_decoding(tmp_path):
     files = tree() | {"test/angry/a_bad.jpg": b"not an image", "val/angry/x.jpg": jpeg()}
     with pytest.raises(FerError, match=r"unexpected member 'val/angry/x\.jpg'"):
         read_archive(write_zip(tmp_path / "archive.zip", files))
+
+
+def face_jpegs() -> dict[str, bytes]:
+    """Grayscale 48x48 JPEGs as encoders write them (textured, so the inverse DCT matters), each a clean file."""
+    rng = np.random.default_rng(0)
+    face = (np.add.outer(np.arange(48), np.arange(48)) * 2 + rng.integers(0, 60, (48, 48))).clip(0, 255).astype(np.uint8)
+    out = {}
+    for name, kwargs in {"q95": {"quality": 95}, "q30": {"quality": 30}, "q100": {"quality": 100},
+                         "progressive": {"quality": 75, "progressive": True}, "optimized": {"quality": 75, "optimize": True},
+                         "restart markers": {"quality": 75, "restart_marker_blocks": 1},
+                         "comment": {"quality": 75, "comment": b"scanned"}}.items():
+        buf = io.BytesIO()
+        Image.fromarray(face).save(buf, format="JPEG", **kwargs)
+        out[name] = buf.getvalue()
+    return out
+
+
+def not_clean_images() -> dict[str, bytes]:
+    """Files the fast path must leave to PIL: other formats, sizes and colour spaces, and damaged streams."""
+    clean = face_jpegs()["q95"]
+    png = io.BytesIO()
+    Image.new("L", (48, 48), 90).save(png, format="PNG")
+    cut = len(clean) * 2 // 3
+    return {"png": png.getvalue(), "rgb": jpeg(mode="RGB"), "64x48": jpeg(size=(64, 48)), "text": b"not an image",
+            "truncated": clean[:cut], "zeroed scan": clean[:cut] + bytes(len(clean) - cut), "header only": clean[:200],
+            "trailing bytes": clean + b"junk after the end"}
+
+
+def outcome(decode, data: bytes) -> tuple[str, object]:
+    """What a decoder makes of one file: its pixels, or its refusal's message."""
+    try:
+        return "pixels", decode(data, "f.jpg").tobytes()
+    except FerError as e:
+        return "refused", str(e)
+
+
+def test_fast_decoding_gives_pils_pixels_and_pils_verdicts():
+    """decode_image's simplejpeg path returns, for every clean grayscale 48x48 JPEG, the pixels PIL decodes, and it
+    takes that path (so the comparison is not vacuous); every other file (PNG, RGB, wrong size, junk, a truncated or
+    zeroed stream, trailing bytes) is accepted or refused exactly as PIL alone does, with PIL's message."""
+    for name, data in face_jpegs().items():
+        fast = sources._decode_gray_jpeg(data)
+        assert fast is not None, f"{name}: the fast path was not taken"
+        assert fast.shape == (48, 48) and fast.dtype == np.uint8
+        assert np.array_equal(fast, sources._decode_with_pil(data, name)), f"{name}: pixels differ from PIL's"
+    for name, data in not_clean_images().items():
+        assert outcome(sources.decode_image, data) == outcome(sources._decode_with_pil, data), name
+    assert outcome(sources.decode_image, not_clean_images()["text"])[0] == "refused"
 
 
 def test_folder_ignores_hidden_files(tmp_path):
