@@ -46,7 +46,7 @@ bench: $(STAMP)
 	python bench/run.py
 
 profile: $(STAMP)
-	dvc repro preprocess
+	dvc repro data/dvc.yaml
 	python bench/profile_steps.py
 
 bench-smoke: $(STAMP)

@@ -3,7 +3,7 @@
     python bench/profile_steps.py                  # MLP baseline at batch 32 and the cnn recipe, on the real split
     python bench/profile_steps.py --steps 100 --rows 12
 
-Needs data/preprocess and data/split (run `dvc repro preprocess` first: it runs split too). Prints, per model, ms per
+Needs data/preprocess and data/split (run `dvc repro data/dvc.yaml` first). Prints, per model, ms per
 step and the operators with the most self CPU time, so optimisations start from a measurement.
 """
 

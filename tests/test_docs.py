@@ -127,9 +127,16 @@ def doc_texts() -> dict[str, str]:
 # ---- what the repository declares ----
 
 @cache
-def dvc_stages() -> dict[str, dict]:
-    """dvc.yaml's stages by name."""
-    return yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+def dvc_files() -> tuple[str, ...]:
+    """The pipeline's dvc.yaml files that git tracks (dvc.yaml, data/dvc.yaml), relative to the root."""
+    out = subprocess.run(["git", "ls-files", "dvc.yaml", "*/dvc.yaml"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return tuple(out.stdout.split())
+
+
+@cache
+def dvc_stages(dvcfile: str = "dvc.yaml") -> dict[str, dict]:
+    """One dvc.yaml's stages by name."""
+    return yaml.safe_load((ROOT / dvcfile).read_text())["stages"]
 
 
 @cache
@@ -156,9 +163,9 @@ def matrix_names(stage: dict) -> set[str]:
 
 @cache
 def declared_outputs() -> tuple[str, ...]:
-    """Every outs/metrics/plots path in dvc.yaml, with ${...} interpolations left in."""
+    """Every outs/metrics/plots path in the dvc.yaml files, with ${...} interpolations left in."""
     found = []
-    for stage in dvc_stages().values():
+    for stage in (stage for dvcfile in dvc_files() for stage in dvc_stages(dvcfile).values()):
         for section in ("outs", "metrics", "plots"):
             for entry in stage.get(section, []):
                 found += list(entry) if isinstance(entry, dict) else [entry]
@@ -314,12 +321,18 @@ def dvc_targets(args: list[str]) -> Iterator[str]:
 
 
 def stage_problem(target: str) -> str | None:
-    """Why a stage target is wrong: unknown name, or an @ suffix the matrix does not produce."""
-    name = target.split(":")[-1]
+    """Why a stage target is wrong: unknown dvc.yaml, unknown name, or an @ suffix the matrix does not produce. A target
+    is a stage of ./dvc.yaml, a dvc.yaml file (all its stages), or `file:stage`, as DVC parses it."""
+    if target in dvc_files():
+        return None
+    dvcfile, _, name = target.rpartition(":")
+    dvcfile = dvcfile or "dvc.yaml"
+    if dvcfile not in dvc_files():
+        return f"{target}: no pipeline file {dvcfile}"
     base, _, suffix = name.partition("@")
-    stages = dvc_stages()
+    stages = dvc_stages(dvcfile)
     if base not in stages:
-        return f"{target}: no stage {base!r} in dvc.yaml"
+        return f"{target}: no stage {base!r} in {dvcfile}"
     if suffix:
         if "matrix" not in stages[base]:
             return f"{target}: stage {base!r} is not a matrix stage"
@@ -461,7 +474,7 @@ def test_docs_mention_the_console_scripts():
 def test_generated_file_names_are_still_written():
     """Each file name in FILES_IN_OUTPUT_DIRS is still named by the code (or dvc.yaml), so the allow-list cannot go stale."""
     sources = "\n".join(p.read_text() for d in ("fer_pipeline", "stages") for p in sorted((ROOT / d).rglob("*.py")))
-    sources += (ROOT / "dvc.yaml").read_text()
+    sources += "".join((ROOT / dvcfile).read_text() for dvcfile in dvc_files())
     for names in FILES_IN_OUTPUT_DIRS.values():
         for name in names:
             name = name.removeprefix("s<seed>/")

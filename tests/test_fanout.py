@@ -21,12 +21,14 @@ from dvc.repo import Repo
 
 from fer_pipeline import FerError
 from tools.fanout import engine_index, shares, stage_names, use_remote, worker_env
+from tools.plan import DATA_DVCFILE, KINDS
 
 from .conftest import ROOT
 from .dvcproject import ENV, ran, sh, tiny_copy
 
 WORKERS = 3  # workers 0 and 1 run at the same time; worker 2 is the killed one and never pushes
 FANOUT = [sys.executable, "-m", "tools.fanout"]
+DATA_STAGES = {f"{DATA_DVCFILE}:{name}" for name in KINDS["data"]}  # as DVC names them when it runs them
 
 
 def cached(log: str) -> set[str]:
@@ -129,7 +131,7 @@ def test_workers_run_exactly_their_disjoint_shares(fanout: dict) -> None:
     parts, logs = fanout["parts"], fanout["workers"]
     assert all(parts[i] for i in range(WORKERS))
     for i, log in enumerate(logs):
-        assert ran(log) - {"fetch", "split", "preprocess"} == set(parts[i]), log
+        assert ran(log) - DATA_STAGES == set(parts[i]), log
     assert not set(parts[0]) & set(parts[1])
 
 
@@ -219,7 +221,7 @@ def test_second_wave_runs_the_factorial_and_the_gather_restores_it(two_waves: di
     share of the factorial's points; the gather restores every study stage and every point and runs neither."""
     parts = two_waves["parts"]
     assert parts[0] and parts[1] and not set(parts[0]) & set(parts[1])
-    wave1 = {s for log in two_waves["first"] for s in ran(log)} - {"fetch", "split", "preprocess"}
+    wave1 = {s for log in two_waves["first"] for s in ran(log)} - DATA_STAGES
     study = {s for s in wave1 if s.startswith("study_")}  # what choose reads (the baseline and recipe it does not)
     for part, log in zip(parts, two_waves["wave2"], strict=True):
         assert ran(log) - {"choose"} == set(part), log

@@ -1,4 +1,4 @@
-"""dvc.lock records only stages that dvc.yaml defines: an entry for a stage that no longer exists is dead weight
+"""A lock file (dvc.lock, data/dvc.lock) records only stages that the dvc.yaml beside it defines: an entry for a stage that no longer exists is dead weight
 that every `dvc status` and `dvc repro` parses, and it reads as if that stage still produced results."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from .conftest import ROOT
 
 
 def test_lock_holds_no_entry_for_an_undefined_stage():
-    """Every entry of the repo's dvc.lock names a stage dvc.yaml defines."""
+    """Every entry of the repo's lock files names a stage of the dvc.yaml beside it."""
     orphans = orphaned_entries(ROOT)
-    assert not orphans, (f"dvc.lock holds {len(orphans)} entries for stages dvc.yaml does not define, e.g. {sorted(orphans)[:5]}; "
-                         "remove them from dvc.lock")
+    assert not orphans, (f"the lock files hold {len(orphans)} entries for stages their dvc.yaml does not define, e.g. {sorted(orphans)[:5]}; "
+                         "remove them from the lock file beside that dvc.yaml")
 
 
 def test_orphaned_entry_is_found(tmp_path):

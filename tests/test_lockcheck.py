@@ -138,7 +138,7 @@ def test_orphaned_and_never_run_entries_are_counted(project):
     assert format_report(report) == [
         "lockcheck: 0 of 5 stages record code or params that differ from the working tree, 1 never ran; 1 lock entry names no stage",
         "  new: never run (no dvc.lock entry)",
-        "  lock entries without a stage (remove them from dvc.lock): gone"]
+        "  lock entries without a stage (remove them from the dvc.lock beside their dvc.yaml): gone"]
 
 
 def test_strict_exit_codes(project, capsys):
@@ -166,3 +166,31 @@ def test_bad_input_is_one_error_line_and_exit_2(project, bad):
     assert proc.returncode == 2 and proc.stdout == ""
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and bad.split()[-1] in lines[0], proc.stderr
+
+
+def test_a_second_dvc_yaml_is_checked_against_its_own_lock(tmp_path):
+    """A stage of a dvc.yaml below the root (as data/dvc.yaml is) is compared with the lock file beside it, named as
+    `dvc repro` takes it (sub/dvc.yaml:first); so are the orphaned entries of that lock; the root's stages likewise."""
+    root = tmp_path / "project"
+    (root / "sub").mkdir(parents=True)
+    (root / "code.py").write_text("import sys\nopen(f'out-{sys.argv[1]}.txt', 'w').write(sys.argv[1])\n")
+    (root / "params.yaml").write_text("prepare:\n  n: 1\n")
+    (root / "sub" / "dvc.yaml").write_text(
+        f"stages:\n  first:\n    wdir: ..\n    cmd: {PY} code.py first\n    deps: [code.py]\n    params: [prepare.n]\n"
+        "    outs: [out-first.txt]\n")
+    (root / "dvc.yaml").write_text(f"stages:\n  second:\n    cmd: {PY} code.py second\n    deps: [code.py, out-first.txt]\n"
+                                   "    outs: [out-second.txt]\n")
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    Repo.init(str(root)).close()
+    subprocess.run(["git", "add", "code.py", "params.yaml", "dvc.yaml", "sub/dvc.yaml"], cwd=root, check=True)
+    with contextlib.chdir(root), Repo(str(root)) as repo:
+        repo.reproduce()  # the root's stage and, upstream of it, the other file's
+    assert (root / "sub" / "dvc.lock").is_file() and "first" not in yaml.safe_load((root / "dvc.lock").read_text())["stages"]
+    report = check(root)
+    assert report.stages == ["second", "sub/dvc.yaml:first"] and not report.stale and not report.orphans
+
+    edit_yaml(root / "params.yaml", lambda d: d["prepare"].update(n=2))
+    edit_yaml(root / "sub" / "dvc.lock", lambda d: d["stages"].update(gone={"cmd": "true"}))
+    report = check(root)
+    assert list(report.stale) == ["sub/dvc.yaml:first"] and report.stale["sub/dvc.yaml:first"].params == ["prepare.n"]
+    assert report.orphans == ["sub/dvc.yaml:gone"]

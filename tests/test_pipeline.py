@@ -15,6 +15,7 @@ from dvc.repo import Repo
 
 from fer_pipeline import SYNTHETIC_BANNER
 from fer_pipeline.metrics import headline
+from tools.plan import DATA_DVCFILE
 
 from .dvcproject import ACTIVATIONS, ENV, FACTORIAL_STAGES, STUDY_RUNS, VARIANTS, ran, set_param, sh, stale, tiny_copy
 
@@ -133,9 +134,9 @@ PRESETS = {"choose", "design", "stats", "replicate"}  # the stages that read the
     ("presets.optimizers.adam.lr", 0.01, study_stages(("optimizer",)) | PRESETS),
     ("presets.architectures.mlp1.hidden", [48], study_stages(("architecture",)) | PRESETS),
     ("presets.optimizers.sgd.lr", 0.05, {"study_optimizer@sgd"} | PRESETS),
-    ("split.valid_fraction", 0.25, {"split", "release"}),  # the model card states the train/valid shares
-    ("preprocess.normalize", "standardize", {"preprocess"}),
-    ("data.synthetic.seed", 1, {"fetch"}),
+    ("split.valid_fraction", 0.25, {f"{DATA_DVCFILE}:split", "release"}),  # the model card states the train/valid shares
+    ("preprocess.normalize", "standardize", {f"{DATA_DVCFILE}:preprocess"}),
+    ("data.synthetic.seed", 1, {f"{DATA_DVCFILE}:fetch"})  # as dvc status names them,
     ("plot.grid_images", 9, {"plot", "plot_cnn"}),
     # the cnn recipe is its own section: it moves alone
     ("cnn.train.lr", 0.01, {"train_cnn"}),

@@ -23,10 +23,11 @@ CORE = ["data/train/baseline/model.pt", "metrics/evaluate/baseline.json", "metri
 
 
 def outputs(project: Path) -> list[str]:
-    """Every file DVC records as a stage output in the project's dvc.lock (folders expanded), relative to it."""
-    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    """Every file DVC records as a stage output in the project's lock files, dvc.lock and data/dvc.lock (folders
+    expanded), relative to it (a stage of either runs from the root, so its out paths are the root's)."""
+    locks = [yaml.safe_load((project / name).read_text()) for name in ("dvc.lock", "data/dvc.lock")]
     files: list[Path] = []
-    for stage in lock["stages"].values():
+    for stage in (stage for lock in locks for stage in lock["stages"].values()):
         for out in stage.get("outs", []):
             path = project / out["path"]
             files += [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]

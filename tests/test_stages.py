@@ -23,7 +23,7 @@ def test_a_second_clone_runs_its_own_library(tmp_path: Path) -> None:
     marker = tmp_path / "imported-from"
     init = clone / "fer_pipeline/__init__.py"
     init.write_text(init.read_text() + f"\nopen({str(marker)!r}, 'w').write(__file__)\n")  # the clone's edit
-    cmd = shlex.split(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["fetch"]["cmd"])
+    cmd = shlex.split(yaml.safe_load((ROOT / "data" / "dvc.yaml").read_text())["stages"]["fetch"]["cmd"])
     assert cmd[0] == "python"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run([sys.executable, *cmd[1:], "--help"], cwd=clone, env=env, capture_output=True, text=True)

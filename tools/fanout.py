@@ -27,10 +27,10 @@ from pathlib import Path
 
 from fer_pipeline import FerError, cli
 from fer_pipeline.params import ParamsFile, RuntimeParams
-from tools.plan import KINDS, partition, partition_wave2
+from tools.plan import DATA_DVCFILE, KINDS, partition, partition_wave2
 
 REMOTE = "fanout"  # the name the steps give the shared remote in .dvc/config.local
-DATA = KINDS["data"]
+DATA = (DATA_DVCFILE,)  # the data stages, as one target: `dvc repro data/dvc.yaml`
 # The engines' variables for a task's index and the task count (SLURM job arrays, Kubernetes indexed Jobs).
 INDEX_VARS = ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX")
 COUNT_VARS = ("SLURM_ARRAY_TASK_COUNT",)
@@ -117,7 +117,7 @@ def prepare(args: argparse.Namespace) -> None:
     use_remote(args.remote)
     dvc("repro", "--pull", *DATA)
     dvc("push", "--run-cache", *DATA)
-    print(f"fan-out prepare: {', '.join(DATA)} pushed to {args.remote}; start the workers")
+    print(f"fan-out prepare: {', '.join(KINDS['data'])} pushed to {args.remote}; start the workers")
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -146,7 +146,7 @@ def gather(args: argparse.Namespace) -> None:
     dvc("repro", "--pull", *targets)
     # What the gather computed, so a second gather restores it all.
     dvc("push", "--run-cache", *targets, *(("--with-deps",) if targets else ()))
-    print("fan-out gather: the study is complete; commit dvc.lock to make it the study's lock")
+    print("fan-out gather: the study is complete; commit dvc.lock and data/dvc.lock to make them the study's lock")
 
 
 def main(argv: list[str] | None = None) -> None:

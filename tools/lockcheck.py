@@ -4,8 +4,8 @@ outputs (unlike `dvc status`, which hashes both).
 
     python -m tools.lockcheck [--strict] [--root DIR]
 
-For each stage of dvc.yaml as DVC resolves it (matrix entries expanded) it compares the stage's dvc.lock entry
-with the working tree:
+For each stage of each dvc.yaml (dvc.yaml and data/dvc.yaml) as DVC resolves it (matrix entries expanded) it
+compares the stage's entry in the lock file beside it (dvc.lock, data/dvc.lock) with the working tree:
 
 - no entry: the stage never ran;
 - the recorded cmd against dvc.yaml's resolved cmd;
@@ -86,25 +86,23 @@ def shorten(names: list[str], shown: int = SHOWN) -> str:
 
 
 def resolved_stages(root: Path) -> list:
-    """The stages of root/dvc.yaml as DVC resolves them (matrix entries expanded), in DVC's order; a stage of a
-    dvc.yaml elsewhere in the repo has its own lock file and is left out."""
+    """The stages of every dvc.yaml in the repository (root/dvc.yaml and any below it, such as data/dvc.yaml) as DVC
+    resolves them (matrix entries expanded), in DVC's order; each dvc.yaml has its own lock file beside it."""
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
-    dvcfile = (root / "dvc.yaml").resolve()
-    if not dvcfile.is_file():
+    if not (root / "dvc.yaml").is_file():
         raise FerError(f"{root / 'dvc.yaml'}: not found; run from the repository root or pass --root")
     try:
         with Repo(str(root)) as repo:
-            return [stage for stage in repo.index.stages if Path(stage.dvcfile.path).resolve() == dvcfile]
+            return [stage for stage in repo.index.stages if Path(stage.dvcfile.path).name == "dvc.yaml"]
     except DvcException as e:  # DVC reads dvc.lock and params.yaml with dvc.yaml; its message names the one it failed on
         culprit = next((name for name in ("dvc.lock", "params.yaml") if name in str(e)), "dvc.yaml")
         raise FerError(f"{root / culprit}: DVC cannot load it ({e}); fix it or restore it from git") from e
 
 
-def lock_entries(root: Path) -> dict[str, dict]:
-    """root/dvc.lock's entries by stage name; none when the file is absent (nothing ran yet)."""
-    path = root / "dvc.lock"
+def lock_entries(path: Path) -> dict[str, dict]:
+    """A lock file's entries by stage name; none when the file is absent (nothing ran yet)."""
     if not path.exists():
         return {}
     try:
@@ -117,10 +115,25 @@ def lock_entries(root: Path) -> dict[str, dict]:
     return entries
 
 
+def by_dvcfile(root: Path, stages: list) -> dict[Path, list]:
+    """Every dvc.yaml that defines stages (root/dvc.yaml always, first), each with its stages in DVC's order."""
+    files: dict[Path, list] = {(root / "dvc.yaml").resolve(): []}
+    for stage in stages:
+        files.setdefault(Path(stage.dvcfile.path).resolve(), []).append(stage)
+    return files
+
+
+def address(root: Path, dvcfile: Path, name: str) -> str:
+    """A stage's name as `dvc repro` takes it: bare for root/dvc.yaml's, `data/dvc.yaml:fetch` for another file's."""
+    rel = Path(os.path.relpath(dvcfile, root.resolve())).as_posix()
+    return name if rel == "dvc.yaml" else f"{rel}:{name}"
+
+
 def orphaned_entries(root: Path) -> set[str]:
-    """Names of root/dvc.lock's entries that match no stage of root/dvc.yaml, as DVC resolves it (matrix entries
-    expanded); a lock entry is keyed by the stage's name in the dvc.yaml beside it."""
-    return set(lock_entries(root)) - {stage.name for stage in resolved_stages(root)}
+    """The lock entries, of every dvc.yaml's lock file, that match no stage of the dvc.yaml beside it as DVC resolves
+    it (matrix entries expanded); named as address() names them."""
+    return {address(root, dvcfile, name) for dvcfile, stages in by_dvcfile(root, resolved_stages(root)).items()
+            for name in set(lock_entries(dvcfile.with_suffix(".lock"))) - {stage.name for stage in stages}}
 
 
 def tracked_files(root: Path) -> set[str]:
@@ -198,17 +211,18 @@ def stage_drift(stage, entry: dict | None, tracked: set[str], root: Path) -> Dri
 
 
 def check(root: Path) -> Report:
-    """Compare every stage of root/dvc.yaml with its entry in root/dvc.lock; reads no data and no outputs."""
-    entries = lock_entries(root)
-    stages = resolved_stages(root)
+    """Compare every stage of every dvc.yaml with its entry in the lock file beside it; reads no data and no outputs."""
     tracked = tracked_files(root)
-    stale = {}
-    for stage in stages:
-        drift = stage_drift(stage, entries.get(stage.name), tracked, root)
-        if drift.parts():
-            stale[stage.name] = drift
-    names = [stage.name for stage in stages]
-    return Report(names, stale, sorted(set(entries) - set(names)))
+    names, stale, orphans = [], {}, []
+    for dvcfile, stages in by_dvcfile(root, resolved_stages(root)).items():
+        entries = lock_entries(dvcfile.with_suffix(".lock"))
+        for stage in stages:
+            names.append(address(root, dvcfile, stage.name))
+            drift = stage_drift(stage, entries.get(stage.name), tracked, root)
+            if drift.parts():
+                stale[names[-1]] = drift
+        orphans += [address(root, dvcfile, n) for n in sorted(set(entries) - {stage.name for stage in stages})]
+    return Report(names, stale, orphans)
 
 
 def grouped(report: Report) -> list[tuple[str, list[str]]]:
@@ -242,7 +256,7 @@ def format_report(report: Report) -> list[str]:
     summary += f"; {len(report.orphans)} lock entr{'y names' if len(report.orphans) == 1 else 'ies name'} no stage"
     lines = [summary] + [f"  {label}: {'; '.join(parts)}" for label, parts in grouped(report)]
     if report.orphans:
-        lines.append(f"  lock entries without a stage (remove them from dvc.lock): {', '.join(report.orphans)}")
+        lines.append(f"  lock entries without a stage (remove them from the dvc.lock beside their dvc.yaml): {', '.join(report.orphans)}")
     return lines
 
 
