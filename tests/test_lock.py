@@ -1,5 +1,6 @@
-"""A lock file (dvc.lock, data/dvc.lock) records only stages that the dvc.yaml beside it defines: an entry for a stage that no longer exists is dead weight
-that every `dvc status` and `dvc repro` parses, and it reads as if that stage still produced results."""
+"""A lock file (dvc.lock, data/dvc.lock) records only stages that the dvc.yaml beside it defines: an entry for a
+stage that no longer exists is dead weight that every `dvc status` and `dvc repro` parses, and it reads as if that
+stage still produced results."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from .conftest import ROOT
 def test_lock_holds_no_entry_for_an_undefined_stage():
     """Every entry of the repo's lock files names a stage of the dvc.yaml beside it."""
     orphans = orphaned_entries(ROOT)
-    assert not orphans, (f"the lock files hold {len(orphans)} entries for stages their dvc.yaml does not define, e.g. {sorted(orphans)[:5]}; "
+    assert not orphans, (f"the lock files hold {len(orphans)} entries for stages their dvc.yaml does not define, "
+                         f"e.g. {sorted(orphans)[:5]}; "
                          "remove them from the lock file beside that dvc.yaml")
 
 

@@ -30,7 +30,8 @@ def test_plan_counts_stages_runs_and_time():
     its family: the CNN study.cnn_seeds, an MLP study.seeds; a factorial point at most an MLP's) and sums the
     per-stage costs of the data it runs on; the factorial is counted apart, at the chosen architecture's cost."""
     s, presets = study(), load_params(ROOT / "params.yaml").presets
-    stale = ["data/dvc.yaml:fetch", "data/dvc.yaml:preprocess", "data/dvc.yaml:split", "train", "evaluate", "plot", "study_base", "study_architecture@cnn",
+    stale = ["data/dvc.yaml:fetch", "data/dvc.yaml:preprocess", "data/dvc.yaml:split", "train",  # as dvc status names them
+             "evaluate", "plot", "study_base", "study_architecture@cnn",
              "study_factorial@1", "study_factorial@2", "choose", "design"]
     lines, total = plan(stale, s, presets, "synthetic")
     assert lines[0].startswith("  data: fetch, split, preprocess: 3 stages")
