@@ -136,7 +136,7 @@ PRESETS = {"choose", "design", "stats", "replicate"}  # the stages that read the
     ("presets.optimizers.sgd.lr", 0.05, {"study_optimizer@sgd"} | PRESETS),
     ("split.valid_fraction", 0.25, {f"{DATA_DVCFILE}:split", "release"}),  # the model card states the train/valid shares
     ("preprocess.normalize", "standardize", {f"{DATA_DVCFILE}:preprocess"}),
-    ("data.synthetic.seed", 1, {f"{DATA_DVCFILE}:fetch"})  # as dvc status names them,
+    ("data.synthetic.seed", 1, {f"{DATA_DVCFILE}:fetch"}),  # as dvc status names them
     ("plot.grid_images", 9, {"plot", "plot_cnn"}),
     # the cnn recipe is its own section: it moves alone
     ("cnn.train.lr", 0.01, {"train_cnn"}),
