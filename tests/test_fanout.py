@@ -92,10 +92,16 @@ def test_missing_remote_folder_is_an_error_naming_it(tmp_path: Path) -> None:
         use_remote(str(tmp_path / "absent"))
 
 
-def shared_origin(base: Path) -> tuple[Path, Callable[[str], Path]]:
+def shared_origin(base: Path, locks_from: Path | None = None) -> tuple[Path, Callable[[str], Path]]:
     """In `base`: the tiny copy as a bare repository and an empty local remote; returns the remote and a function
-    that clones the repository into base/<name>, as each worker and gather gets its own clone."""
-    tiny_copy(base / "origin")
+    that clones the repository into base/<name>, as each worker and gather gets its own clone. With `locks_from`,
+    the commit carries that clone's dvc.lock and data/dvc.lock: a published lock whose outputs no remote holds."""
+    origin = tiny_copy(base / "origin")
+    if locks_from is not None:
+        for lock in ("dvc.lock", f"{Path(DATA_DVCFILE).parent}/dvc.lock"):
+            (origin / lock).write_bytes((locks_from / lock).read_bytes())
+        sh(origin, "git", "add", "-A")
+        sh(origin, "git", "commit", "-qm", "the lock of an earlier run")
     sh(base, "git", "clone", "-q", "--bare", str(base / "origin"), "repo.git")
     remote = base / "remote"
     remote.mkdir()
@@ -195,11 +201,11 @@ def test_bad_remote_is_one_line_before_any_stage(fanout: dict, tmp_path: Path, u
 
 
 @pytest.fixture(scope="module")
-def two_waves(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A bare repository and a fresh remote; prepare; wave 1 over 2 workers; wave 2 over 2 workers at once; a
-    gather."""
+def two_waves(tmp_path_factory: pytest.TempPathFactory, fanout: dict) -> dict:
+    """A bare repository whose commit carries the first gather's locks, fresh against its code, with a fresh remote
+    (so the locked outputs are nowhere); prepare; wave 1 over 2 workers; wave 2 over 2 workers at once; a gather."""
     base = tmp_path_factory.mktemp("waves")
-    remote, clone = shared_origin(base)
+    remote, clone = shared_origin(base, locks_from=fanout["base"] / "gather1")
     def wave(n: int) -> list[str]:
         procs = [subprocess.Popen([*FANOUT, "worker", "--wave", str(n), "--remote", str(remote), "--index", str(i),
                                    "--of", "2"], cwd=clone(f"w{n}-{i}"), env=ENV, stdout=subprocess.PIPE,
@@ -218,7 +224,8 @@ def two_waves(tmp_path_factory: pytest.TempPathFactory) -> dict:
 @pytest.mark.slow
 def test_second_wave_runs_the_factorial_and_the_gather_restores_it(two_waves: dict) -> None:
     """Each second-wave worker restores wave 1 (it retrains none of it), computes choose and runs exactly its
-    share of the factorial's points; the gather restores every study stage and every point and runs neither."""
+    share of the factorial's points; the gather restores every study stage and every point and runs neither. So a
+    lock entry whose outputs no cache holds does not hide the runs the workers pushed."""
     parts = two_waves["parts"]
     assert parts[0] and parts[1] and not set(parts[0]) & set(parts[1])
     wave1 = {s for log in two_waves["first"] for s in ran(log)} - DATA_STAGES

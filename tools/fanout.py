@@ -113,9 +113,47 @@ def shares(of: int, root: str | Path = ".", wave: int = 1, target: str | None = 
     return partition(names, of, "real") if wave == 1 else partition_wave2(names, of)
 
 
+def forget_unreachable(target: str | None = None) -> list[str]:
+    """Drop from the locks the entries (of `target`'s closure, or every stage) whose cached outputs are neither in
+    this clone's cache nor on the fan-out remote; returns their names.
+
+    DVC treats a lock entry whose deps and params still match as the stage's one run: `dvc repro --pull` pulls that
+    entry's outputs and, when no cache holds them, runs the stage again without looking in the run-cache
+    (dvc/stage/cache.py: StageCache.restore). A commit's lock from an earlier run, whose outputs only that run's
+    machine holds, would so hide every run another worker pushed. Without the entry, DVC looks the run up by its key.
+    """
+    from dvc.repo import Repo
+    from dvc.utils.serialize import dump_yaml
+
+    forgotten: dict[object, list] = {}  # lock file -> its stages to forget
+    with Repo(".") as repo:
+        remote = repo.cloud.get_remote_odb(REMOTE)
+        stages = repo.stage.collect(target, with_deps=True) if target else repo.index.stages
+        for stage in stages:
+            outs = [o for o in stage.outs if o.use_cache and o.hash_info]
+            if all(o.cache.exists(o.hash_info.value) or remote.exists(o.hash_info.value) for o in outs):
+                continue  # restorable as locked (no entry, or outputs that a cache holds)
+            forgotten.setdefault(stage.dvcfile._lockfile, []).append(stage)  # noqa: SLF001 - DVC's own lock file
+    for lockfile, gone in forgotten.items():  # one round-trip rewrite per lock file (217 KB: 0.7 s each)
+        data, _ = lockfile._load_yaml(round_trip=True)  # noqa: SLF001 - as Lockfile.remove_stage, for many
+        for stage in gone:
+            del data["stages"][stage.name]
+        dump_yaml(lockfile.path, data)
+    return [stage.addressing for gone in forgotten.values() for stage in gone]
+
+
+def repro(*targets: str, target: str | None = None, env: dict | None = None) -> None:
+    """`dvc repro --pull targets` after forgetting the lock entries no cache can restore (forget_unreachable)."""
+    forgotten = forget_unreachable(target)
+    if forgotten:
+        print(f"fan-out: {len(forgotten)} lock entries name outputs no cache holds; DVC looks them up in the "
+              "run-cache instead", flush=True)
+    dvc("repro", "--pull", *targets, env=env)
+
+
 def prepare(args: argparse.Namespace) -> None:
     use_remote(args.remote)
-    dvc("repro", "--pull", *DATA)
+    repro(*DATA, target=DATA_DVCFILE)
     dvc("push", "--run-cache", *DATA)
     print(f"fan-out prepare: {', '.join(KINDS['data'])} pushed to {args.remote}; start the workers")
 
@@ -133,7 +171,7 @@ def worker(args: argparse.Namespace) -> None:
     print(f"fan-out worker {index} of {of}, wave {args.wave}: {' '.join(mine)}", flush=True)
     # Restored from the run-cache, so every worker's deps hash the same: prepare's data stages; in wave 2 also
     # wave 1's runs, and choose computed from them (the factorial's points read its choice.json).
-    dvc("repro", "--pull", *(DATA if args.wave == 1 else ("choose",)), env=worker_env())
+    repro(*(DATA if args.wave == 1 else ("choose",)), target=args.target, env=worker_env())
     for stage in mine:  # pushed one by one: a worker that dies loses only the stage it was running
         dvc("repro", "--pull", "--single-item", stage, env=worker_env())  # --pull: a rerun restores what it pushed
         dvc("push", "--run-cache", stage)
@@ -143,7 +181,7 @@ def worker(args: argparse.Namespace) -> None:
 def gather(args: argparse.Namespace) -> None:
     use_remote(args.remote)
     targets = (args.target,) if args.target else ()
-    dvc("repro", "--pull", *targets)
+    repro(*targets, target=args.target)
     # What the gather computed, so a second gather restores it all.
     dvc("push", "--run-cache", *targets, *(("--with-deps",) if targets else ()))
     print("fan-out gather: the study is complete; commit dvc.lock and data/dvc.lock to make them the study's lock")
