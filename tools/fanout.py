@@ -174,7 +174,10 @@ def worker(args: argparse.Namespace) -> None:
     repro(*(DATA if args.wave == 1 else ("choose",)), target=args.target, env=worker_env())
     for stage in mine:  # pushed one by one: a worker that dies loses only the stage it was running
         dvc("repro", "--pull", "--single-item", stage, env=worker_env())  # --pull: a rerun restores what it pushed
-        dvc("push", "--run-cache", stage)
+        # `push --run-cache` sends every run record this clone holds, and DVC restores a key's newest record only:
+        # --with-deps sends the outputs of what the stage reads too (choose's, in wave 2), so no record arrives
+        # without its outputs and shadows a complete one.
+        dvc("push", "--run-cache", "--with-deps", stage)
     print(f"fan-out worker {index} of {of}: pushed {len(mine)} stages to {args.remote}")
 
 
