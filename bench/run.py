@@ -170,7 +170,7 @@ def bare_simplejpeg_decode(archive: Path) -> np.ndarray:
 
 def bench_read_archive(archive: Path, bare: float) -> list[dict]:
     """Target 1's context. The baseline (the issue's) is a PIL loop, but fetch decodes with simplejpeg, in one
-    process per usable core: these rows say how much each gives, the decoder alone (one process, no checks) and
+    thread per usable core: these rows say how much each gives, the decoder alone (one thread, no checks) and
     read_archive as fetch calls it (name checks and PIL's rules included)."""
     from fer_pipeline.data.sources import read_archive, usable_cores
 
@@ -178,7 +178,7 @@ def bench_read_archive(archive: Path, bare: float) -> list[dict]:
     secs = timed(lambda: read_archive(archive), repeat=2)
     return [{"target": "1 bare simplejpeg decode loop", "figure_s": round(decoder, 2), "baseline": "bare PIL decode loop",
              "baseline_s": round(bare, 2), "ratio": round(bare / decoder, 2), "goal": "context (speed-up)", "met": None},
-            {"target": f"1 read_archive, {usable_cores()} decoding processes", "figure_s": round(secs, 2),
+            {"target": f"1 read_archive, {usable_cores()} decoding threads", "figure_s": round(secs, 2),
              "baseline": "bare PIL decode loop", "baseline_s": round(bare, 2), "ratio": round(bare / secs, 2),
              "goal": ">= 1 (speed-up)"}]
 

@@ -79,8 +79,8 @@ def test_read_folder(tmp_path):
 
 
 @pytest.mark.parametrize("reader, write", [(read_archive, write_zip), (read_folder, write_tree)], ids=["archive", "folder"])
-def test_decoding_in_processes_is_the_one_process_read(tmp_path, reader, write):
-    """Decoding in worker processes gives the one-process data set bit for bit: same images, labels, splits and ids,
+def test_decoding_in_threads_is_the_one_thread_read(tmp_path, reader, write):
+    """Decoding in threads gives the one-thread data set bit for bit: same images, labels, splits and ids,
     in the same order, whatever the number of workers (more workers than images included)."""
     source = write(tmp_path / ("archive.zip" if reader is read_archive else "raw"), tree())
     one = reader(source, workers=1)
@@ -90,7 +90,7 @@ def test_decoding_in_processes_is_the_one_process_read(tmp_path, reader, write):
 
 
 @pytest.mark.parametrize("workers", [1, 2, 4])
-def test_decoding_in_processes_names_the_first_bad_image(tmp_path, workers):
+def test_decoding_in_threads_names_the_first_bad_image(tmp_path, workers):
     """With bad images in several chunks, every number of workers reports the same one: the first in member order.
 
     The 11 members, sorted, put the first bad image last in its chunk and the second first in the next (2 workers:
@@ -195,6 +195,74 @@ def test_archive_corrupt_member(tmp_path):
     path.write_bytes(bytes(raw))
     with pytest.raises(FerError, match=r"member 'train/angry/im0\.jpg' is corrupt"):
         read_archive(path)
+
+
+def zip_with(path: Path, files: dict[str, bytes], method: int) -> Path:
+    """A zip of `files`, every member stored with `method`."""
+    with zipfile.ZipFile(path, "w", method) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return path
+
+
+def plain_reads(path: Path) -> dict[str, bytes | None]:
+    """What the plain path gives for every member of the zip at `path`."""
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as f, sources.mmap.mmap(f.fileno(), 0, access=sources.mmap.ACCESS_READ) as raw:
+        return {info.filename: sources._plain_member(raw, info) for info in zf.infolist()}
+
+
+def test_plain_path_reads_zipfiles_bytes(tmp_path):
+    """The plain path gives, for every stored or deflated member, the bytes zipfile reads (so it is taken, and not
+    vacuously); a member in another method (bzip2) it leaves to zipfile, and read_archive reads that archive as the
+    deflated one."""
+    files = tree()
+    for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        assert plain_reads(zip_with(tmp_path / f"m{method}.zip", files, method)) == files
+    bz2 = zip_with(tmp_path / "bz2.zip", files, zipfile.ZIP_BZIP2)
+    assert set(plain_reads(bz2).values()) == {None}
+    assert_same_dataset(read_archive(bz2), read_archive(tmp_path / f"m{zipfile.ZIP_DEFLATED}.zip"))
+
+
+def patched(path: Path, member: str, offset: int, data: bytes) -> Path:
+    """The zip at `path` with `data` written `offset` bytes into `member`'s local header."""
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        at = zf.getinfo(member).header_offset + offset
+    raw[at:at + len(data)] = data
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def test_plain_path_leaves_what_it_cannot_vouch_for_to_zipfile(tmp_path):
+    """A member whose local header names another file, whose bytes fail their CRC-32, or whose local flags say
+    encrypted gets None from the plain path, so zipfile decides: it refuses the first two (a one-line error naming
+    the member) and reads the third, as read_archive then does."""
+    member, name_at = "train/angry/im0.jpg", 30
+    renamed = patched(zip_with(tmp_path / "renamed.zip", tree(), zipfile.ZIP_STORED), member, name_at, b"TRAIN")
+    damaged = patched(zip_with(tmp_path / "damaged.zip", tree(), zipfile.ZIP_STORED), member, name_at + len(member) + 200, bytes(8))
+    flagged = patched(zip_with(tmp_path / "flagged.zip", tree(), zipfile.ZIP_STORED), member, 6, b"\x01")
+    for path in (renamed, damaged, flagged):
+        assert plain_reads(path)[member] is None, path.name
+    for path in (renamed, damaged):
+        with pytest.raises(FerError, match=rf"{path.name}: member 'train/angry/im0\.jpg' is corrupt"):
+            read_archive(path)
+    assert_same_dataset(read_archive(flagged), read_archive(zip_with(tmp_path / "clean.zip", tree(), zipfile.ZIP_STORED)))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_first_bad_member_in_order_is_named_unreadable_or_undecodable(tmp_path, workers):
+    """Reading comes before decoding, yet the error names the first bad member in order: an image that cannot be
+    decoded before a member that cannot be read, and the unreadable one when it comes first."""
+    files = tree() | {"train/angry/a_bad.jpg": b"not an image", "train/surprise/z.jpg": jpeg()}
+    path = zip_with(tmp_path / "late.zip", files, zipfile.ZIP_STORED)
+    late = patched(path, "train/surprise/z.jpg", 30 + len("train/surprise/z.jpg") + 200, bytes(8))
+    with pytest.raises(FerError, match=r"late\.zip:train/angry/a_bad\.jpg: cannot decode image"):
+        read_archive(late, workers=workers)
+    files = tree() | {"train/angry/a_bad.jpg": jpeg(), "train/surprise/z.jpg": b"not an image"}
+    path = zip_with(tmp_path / "early.zip", files, zipfile.ZIP_STORED)
+    early = patched(path, "train/angry/a_bad.jpg", 30 + len("train/angry/a_bad.jpg") + 200, bytes(8))
+    with pytest.raises(FerError, match=r"early\.zip: member 'train/angry/a_bad\.jpg' is corrupt"):
+        read_archive(early, workers=workers)
 
 
 def test_archive_member_not_jpeg(tmp_path):

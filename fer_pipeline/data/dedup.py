@@ -37,16 +37,17 @@ def pixel_keys(images: np.ndarray) -> np.ndarray:
     """Key of each image: equal pixel arrays share a key, different ones never do.
 
     Images are grouped by a 64-bit hash of their bytes (sorting 36k hashes, not 36k rows of 2,304 bytes: 10x
-    faster), then every image is compared with its group's first; only if some hash joins different arrays does
-    the exact sort of whole rows decide."""
+    faster), then every image that shares its hash is compared with its group's first (one alone with its hash
+    equals no other image); only if some hash joins different arrays does the exact sort of whole rows decide."""
     flat = np.ascontiguousarray(images.reshape(len(images), -1))
     if flat.shape[1] % 8 == 0:
         words = flat.view(np.uint64)
         weights = np.random.default_rng(0).integers(1, 2**63, size=words.shape[1], dtype=np.uint64) | np.uint64(1)
-        hashes = (words * weights).sum(axis=1, dtype=np.uint64)  # arithmetic mod 2**64
-        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        hashes = words @ weights  # integer matmul wraps: the sum of products mod 2**64, with no (N, 288) temporary
+        _, first, inverse, sizes = np.unique(hashes, return_index=True, return_inverse=True, return_counts=True)
         inverse = inverse.ravel()
-        if np.array_equal(flat, flat[first[inverse]]):
+        shared = np.flatnonzero(sizes[inverse] > 1)
+        if np.array_equal(flat[shared], flat[first[inverse[shared]]]):
             return inverse
     rows = flat.view(np.dtype((np.void, flat.shape[1]))).ravel()
     _, inverse = np.unique(rows, return_inverse=True)

@@ -6,13 +6,15 @@ import codecs
 import csv
 import hashlib
 import io
+import mmap
 import os
 import stat
+import struct
 import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +35,10 @@ CSV_COLUMNS = ("emotion", "pixels", "Usage")
 CSV_DELIMITERS = (",", ";", "\t")
 # Left by Finder ("Compress", or unzipping a Finder zip elsewhere) and Windows Explorer; hidden names are junk too.
 OS_JUNK_NAMES = frozenset({"__macosx", "thumbs.db", "desktop.ini"})
-# Below this many images, starting worker processes costs more than it saves (the tests' tiny trees, most CSVs).
+# Below this many images, one thread decodes them all: a second saves nothing worth its start (the tests' tiny trees).
 PARALLEL_MIN_IMAGES = 4096
+# A zip member's local header (APPNOTE 4.3.7): signature, flags, method and the two lengths after it, the rest skipped.
+LOCAL_HEADER = struct.Struct("<4s2xHH16xHH")
 KAGGLE_HINT = (
     "download archive.zip from https://www.kaggle.com/datasets/msambare/fer2013 "
     "and put it at data/raw/archive.zip (or set data.path to it)"
@@ -225,11 +229,48 @@ def _archive_wrapper(names: list[str]) -> str | None:
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> bytes:
-    """One member's bytes, in memory: nothing is ever extracted to disk."""
+    """One member's bytes, in memory, through zipfile (which words what is wrong): nothing is ever extracted to disk."""
     try:
         return zf.read(info)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:  # zlib: corrupt deflate stream
         raise FerError(f"{where}: member {info.filename!r} is corrupt ({e}); download the archive again") from None
+
+
+def _plain_member(raw: mmap.mmap, info: zipfile.ZipInfo) -> bytes | None:
+    """A member's bytes sliced from the mapped archive and inflated in C; None for anything but an unencrypted
+    stored or deflated member whose local header names it as the central directory does and whose length and
+    CRC-32 match it, which zipfile then reads (refusing it in its own words). Every FER2013 member takes this path:
+    zipfile's per-member Python (a file object, header parsing, a CRC in chunks) is 6x the inflating itself."""
+    try:
+        signature, flags, method, name_len, extra_len = LOCAL_HEADER.unpack_from(raw, info.header_offset)
+    except struct.error:  # the header lies past the end of the file
+        return None
+    if signature != b"PK\x03\x04" or flags & 0x1 or method != info.compress_type:  # 0x1: encrypted
+        return None
+    name_at = info.header_offset + LOCAL_HEADER.size
+    name = raw[name_at:name_at + name_len].decode("utf-8" if flags & 0x800 else "cp437", "replace")  # 0x800: UTF-8
+    if name != info.orig_filename:
+        return None
+    data_at = name_at + name_len + extra_len
+    data = raw[data_at:data_at + info.compress_size]
+    if method == zipfile.ZIP_DEFLATED:
+        try:
+            data = zlib.decompress(data, -zlib.MAX_WBITS)  # negative: a raw deflate stream, as zip stores it
+        except zlib.error:
+            return None
+    elif method != zipfile.ZIP_STORED:
+        return None
+    return data if len(data) == info.file_size and zlib.crc32(data) == info.CRC else None
+
+
+def _member_reader(zf: zipfile.ZipFile, raw: mmap.mmap, where: str) -> Callable[[zipfile.ZipInfo], tuple[bytes, str]]:
+    """decode_all's `read` for an archive: a member's bytes by the plain path, else through zipfile; its name."""
+
+    def read(info: zipfile.ZipInfo) -> tuple[bytes, str]:
+        data = _plain_member(raw, info)
+        return (data if data is not None else _read_member(zf, info, where)), f"{where}:{info.filename}"
+
+    return read
 
 
 def usable_cores() -> int:
@@ -237,48 +278,61 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _decode_chunk(origin: Origin, items: Sequence[zipfile.ZipInfo] | Sequence[Path]) -> np.ndarray:
-    """Decode consecutive archive members or folder files, in order, into one (n, 48, 48) uint8 array.
+def _read_file(f: Path) -> tuple[bytes, str]:
+    """A folder file's bytes and how messages name it."""
+    return _read_no_follow(f), str(f)
 
-    Runs in a worker process too: it opens the archive itself, as a zip handle cannot be shared across processes."""
-    out = np.empty((len(items), IMAGE_SIZE, IMAGE_SIZE), np.uint8)
-    if origin.kind == "archive":
-        with zipfile.ZipFile(origin.path) as zf:
-            for i, info in enumerate(items):
-                out[i] = decode_image(_read_member(zf, info, origin.path), f"{origin.path}:{info.filename}")
-    else:
-        for i, f in enumerate(items):
-            out[i] = decode_image(_read_no_follow(f), str(f))
+
+def _decode_chunk(blobs: Sequence[tuple[bytes, str]]) -> np.ndarray:
+    """Decode consecutive (bytes, name) items, in order, into one (n, 48, 48) uint8 array."""
+    out = np.empty((len(blobs), IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+    for i, (data, where) in enumerate(blobs):
+        out[i] = decode_image(data, where)
     return out
 
 
-def decode_all(origin: Origin, items: Sequence[zipfile.ZipInfo] | Sequence[Path], workers: int | None = None) -> np.ndarray:
-    """Every item's image, in order, decoded by `workers` processes (None: one per usable core) in contiguous chunks.
+def decode_all(read: Callable, items: Sequence, workers: int | None = None) -> np.ndarray:
+    """Every item's image, in order: `read(item)` gives its bytes and the name messages use for it, and `workers`
+    threads (None: one per usable core) decode them in contiguous chunks.
 
-    Decoding is most of a fetch and each image is independent, so it scales with cores (threads do not: PIL's Python
-    header parsing holds the GIL). The result is the one-process result bit for bit, and a bad image raises the same
-    error, for the first bad item in order: chunks are consumed in order and each decodes its items in order. With
-    `workers` None, fewer than PARALLEL_MIN_IMAGES items decode here, in this process."""
+    Decoding is most of a fetch and each image is independent. It runs in C that releases the GIL (libjpeg-turbo
+    through simplejpeg, which decodes every FER2013 image; only PIL's fallback holds it), so threads share it out.
+    Reading is one pass in this thread first: it is mostly Python, and threads that take turns at the GIL for
+    every image ran slower than one. The result is the one-thread result bit for bit, and a bad item raises the
+    same error, for the first bad item in order: chunks are consumed in order, each decodes its items in order,
+    and an item that cannot be read raises only after every item before it decoded. With `workers` None, fewer
+    than PARALLEL_MIN_IMAGES items decode in this thread."""
+    blobs, unreadable = [], None
+    for item in items:
+        try:
+            blobs.append(read(item))
+        except (FerError, OSError) as e:
+            unreadable = e
+            break
     if workers is None:
         workers = usable_cores() if len(items) >= PARALLEL_MIN_IMAGES else 1
-    workers = min(workers, len(items))
-    if workers <= 1:
-        return _decode_chunk(origin, items)
-    bounds = np.linspace(0, len(items), workers + 1).astype(int)
-    with ProcessPoolExecutor(workers) as pool:
-        futures = [pool.submit(_decode_chunk, origin, items[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        try:
-            return np.concatenate([f.result() for f in futures])
-        finally:
-            for f in futures:  # after an error, chunks not yet started need not run
-                f.cancel()
+    workers = max(1, min(workers, len(blobs)))
+    if workers == 1:
+        images = _decode_chunk(blobs)
+    else:
+        bounds = np.linspace(0, len(blobs), workers + 1).astype(int)
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(_decode_chunk, blobs[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+            try:
+                images = np.concatenate([f.result() for f in futures])
+            finally:
+                for f in futures:  # after an error, chunks not yet started need not run
+                    f.cancel()
+    if unreadable is not None:
+        raise unreadable
+    return images
 
 
 def read_archive(path: str | Path, workers: int | None = None) -> RawDataset:
     """Read Kaggle's msambare archive.zip straight from the zip, extracting nothing to disk.
 
     OS junk members are skipped and one top folder around train/ and test/ is read through, with a note saying so.
-    `workers`: decoding processes (None: one per usable core, see decode_all)."""
+    `workers`: decoding threads (None: one per usable core, see decode_all)."""
     origin = Origin(str(path), "archive")
     try:
         zf = zipfile.ZipFile(path)
@@ -287,21 +341,24 @@ def read_archive(path: str | Path, workers: int | None = None) -> RawDataset:
     members, labels, splits, ids = [], [], [], []
     with zf:
         infos = sorted(zf.infolist(), key=lambda i: i.filename)
-    for info in infos:
-        _check_safe_member(info, origin.path)
-    skipped = [i.filename for i in infos if _is_junk_path(i.filename)]
-    kept = [i for i in infos if not _is_junk_path(i.filename)]
-    wrapper = _archive_wrapper([i.filename for i in kept])
-    prefix = f"{wrapper}/" if wrapper else ""
-    for info in kept:  # every name is checked before any image is decoded: a misplaced file is found in a blink
-        parsed = _parse_member(info.filename, prefix, origin)
-        if parsed is None:
-            continue
-        members.append(info)
-        labels.append(CLASSES.index(parsed[1]))
-        splits.append(parsed[0])
-        ids.append(info.filename[len(prefix):])  # ids as in the clean archive, so results do not depend on packing
-    ds = _assemble(decode_all(origin, members, workers), labels, splits, ids, origin)
+        for info in infos:
+            _check_safe_member(info, origin.path)
+        junk = [_is_junk_path(i.filename) for i in infos]
+        skipped = [i.filename for i, j in zip(infos, junk, strict=True) if j]
+        kept = [i for i, j in zip(infos, junk, strict=True) if not j]
+        wrapper = _archive_wrapper([i.filename for i in kept])
+        prefix = f"{wrapper}/" if wrapper else ""
+        for info in kept:  # every name is checked before any image is decoded: a misplaced file is found in a blink
+            parsed = _parse_member(info.filename, prefix, origin)
+            if parsed is None:
+                continue
+            members.append(info)
+            labels.append(CLASSES.index(parsed[1]))
+            splits.append(parsed[0])
+            ids.append(info.filename[len(prefix):])  # ids as in the clean archive, so results do not depend on packing
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as raw:
+            images = decode_all(_member_reader(zf, raw, origin.path), members, workers)
+    ds = _assemble(images, labels, splits, ids, origin)
     _tree_note(origin.path, skipped, wrapper)  # only once the read succeeded: a refusal stays one line
     return ds
 
@@ -390,7 +447,7 @@ def read_folder(path: str | Path, workers: int | None = None) -> RawDataset:
     """Read the same train/<class>/*.jpg, test/<class>/*.jpg tree already extracted to a folder.
 
     OS junk is skipped and one wrapper folder around train/ and test/ is read through, with a note saying so.
-    `workers`: decoding processes (None: one per usable core, see decode_all)."""
+    `workers`: decoding threads (None: one per usable core, see decode_all)."""
     root = Path(path)
     origin = Origin(str(root), "folder")
     skipped: list[str] = []
@@ -405,7 +462,7 @@ def read_folder(path: str | Path, workers: int | None = None) -> RawDataset:
                 labels.append(CLASSES.index(class_dir.name))
                 splits.append(split_dir.name)
                 ids.append(_rel(f, top))  # relative to the tree, as in the clean folder
-    ds = _assemble(decode_all(origin, files, workers), labels, splits, ids, origin)
+    ds = _assemble(decode_all(_read_file, files, workers), labels, splits, ids, origin)
     _tree_note(origin.path, skipped, wrapper)
     return ds
 
