@@ -9,7 +9,6 @@ import re
 import numpy as np
 
 from fer_pipeline.analysis.report import (
-    ORIGINAL_PATIENCE,
     axis_conclusion,
     axis_table,
     chance_note,
@@ -18,7 +17,6 @@ from fer_pipeline.analysis.report import (
     detectable_sentence,
     factorial_section,
     integrated_section,
-    patience_sentence,
     training_table,
 )
 from fer_pipeline.analysis.stats import stopping, study_stats
@@ -177,15 +175,6 @@ def test_claim_b_is_answered_by_the_activation_axis_and_the_cap_count():
     assert cut["capped"] == ["activation-tanh/s0", "activation-tanh/s1", "activation-tanh/s2"]
     assert f"3 of {cut['runs']} runs reached the cap of 60 epochs before patience stopped them" in text
     assert "raise study.train.max_epochs" in text
-
-
-def test_the_report_says_when_patience_departs_from_the_original_teams():
-    """Issue #18: a change of the original team's patience (3) is stated in the report, with its value; keeping it
-    is stated as keeping it."""
-    assert patience_sentence(ORIGINAL_PATIENCE) == "This is the original team's patience (3). "
-    changed = patience_sentence(8)
-    assert changed.startswith("The original team stopped after 3; study.train.patience is 8 here")
-    assert "docs/study.md, Training length" in changed
 
 
 def test_training_table_counts_what_stopped_each_variant():

@@ -23,9 +23,6 @@ from fer_pipeline.plots import confusion_figure, save_figure  # noqa: E402
 from fer_pipeline.training.results import read_history  # noqa: E402
 
 QUESTIONS = {a.family: a.question for a in AXES}  # each family's question (fer_pipeline.axes)
-# The original team's early stopping, a fact of their study (docs/study.md, Origin), not a knob: the report says
-# when study.train.patience departs from it, as issue #18 asks of any change.
-ORIGINAL_PATIENCE = 3
 
 
 def fmt(x: float) -> str:
@@ -290,15 +287,6 @@ def cap_sentence(stopping: dict[str, Any]) -> str:
             "study.train.max_epochs.")
 
 
-def patience_sentence(patience: int) -> str:
-    """Whether the study keeps the original team's patience, and where the reason for a change is given."""
-    if patience == ORIGINAL_PATIENCE:
-        return f"This is the original team's patience ({ORIGINAL_PATIENCE}). "
-    return (f"The original team stopped after {ORIGINAL_PATIENCE}; study.train.patience is {patience} here, because "
-            f"at {ORIGINAL_PATIENCE} the stopping epoch was the largest source of spread between seeds "
-            "(docs/study.md, Training length, gives the measurements). ")
-
-
 def more_epochs_claim(stats: dict[str, Any], stopping: dict[str, Any], base: str) -> str:
     """Claim (b), that tanh would win with more epochs: every run trains until patience stops it (cap_sentence says
     whether the cap ever did instead), so the activation axis is that comparison, answered by its verdict."""
@@ -427,7 +415,6 @@ def write_markdown(path: Path, stats: dict[str, Any], choice: dict[str, Any], de
         out += ["## Replication at fresh seeds", "", replication_section(replication), ""]
     out += ["## Training length", "", "Each run trains until patience stops it (no valid-loss improvement for "
             f"{control['train']['patience'] if control else 'patience'} epochs) and keeps its best epoch. "
-            + (patience_sentence(control['train']['patience']) if control else "")
             + cap_sentence(stats["stopping"]), "", training_table(full), ""]
     dis = stats["dedup_disagreements"]
     out += ["## Full and deduplicated test sets", "",
