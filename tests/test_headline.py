@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fer_pipeline.analysis.bootstrap import NO_DIFFERENCE, verdict
-from fer_pipeline.analysis.headline import BEGIN, END, block_of, headline, splice
+from fer_pipeline.analysis.headline import BEGIN, END, POWER, block_of, headline, power, splice
 from tools.publish import HEADLINED, headline_problem, published_headline, stale_figures
 
 from .conftest import ROOT
@@ -43,11 +43,32 @@ def test_each_verdict_is_the_comparisons_own():
     assert "| integrated model (factorial-1) |" in text and "replication" not in text
 
 
+def test_what_it_can_see_counts_each_axis_comparison_against_the_target():
+    """The power block gives, per axis, how many comparisons detect study.detect (detectable <= target) and names
+    each one that does not with its own detectable difference and the seeds it would need; moving one comparison's
+    detectable difference across the target moves it between the two."""
+    stats, _ = published(base=0.5, activation_tanh=0.8, activation_sigmoid=0.5, factorial_1=0.7)
+    axes = stats["test"]["axes"]
+    for a in axes.values():
+        for d in a["versus_control"].values():
+            d["macro_recall"] |= {"detectable": 0.02, "target": 0.03, "seeds_needed": None}
+    text = power(stats)
+    assert "detect 0.030 in test macro recall" in text
+    for axis, a in axes.items():
+        n = len(a["versus_control"])
+        assert f"- {axis}: {n} of {n} comparisons detect it" in text.splitlines()
+    axis, a = next((k, v) for k, v in axes.items() if len(v["versus_control"]) > 1)
+    name, d = next(iter(a["versus_control"].items()))
+    d["macro_recall"] |= {"detectable": 0.0456, "seeds_needed": 9}
+    n = len(a["versus_control"])
+    assert f"- {axis}: {n - 1} of {n} comparisons detect it; not {name} 0.046 (needs 9 seeds)" in power(stats).splitlines()
+
+
 def test_splice_replaces_only_the_marked_block():
     """splice swaps the block between the markers and keeps everything else; a text without markers is refused."""
     text = f"intro\n{BEGIN}\nold\n{END}\nrest\n"
     assert splice(text, "new") == f"intro\n{BEGIN}\nnew\n{END}\nrest\n" and block_of(splice(text, "new")) == "new"
-    with pytest.raises(ValueError, match="no headline markers"):
+    with pytest.raises(ValueError, match="no markers"):
         splice("no markers here", "new")
     empty = f"intro\n{BEGIN}\n{END}\nrest\n"  # a document given its markers for the first time
     assert block_of(empty) == "" and splice(empty, "new") == f"intro\n{BEGIN}\nnew\n{END}\nrest\n"
@@ -74,6 +95,11 @@ def test_a_hand_edited_or_stale_headline_is_caught(tmp_path):
     assert headline_problem(Path("README.md"), tmp_path) is None
     doc.write_text(f"# x\n{BEGIN}\n{good.replace('above', 'below')}\n{END}\n")
     assert "README.md: its headline differs" in headline_problem(Path("README.md"), tmp_path)
+    sees = power(stats)
+    doc.write_text(f"# x\n{BEGIN}\n{good}\n{END}\n{POWER[0]}\n{sees}\n{POWER[1]}\n")
+    assert headline_problem(Path("README.md"), tmp_path) is None
+    doc.write_text(f"# x\n{BEGIN}\n{good}\n{END}\n{POWER[0]}\n{sees.replace('of', 'out of', 1)}\n{POWER[1]}\n")
+    assert "README.md: its what-it-can-see block differs" in headline_problem(Path("README.md"), tmp_path)
 
 
 def test_figures_the_report_no_longer_makes_are_stale(tmp_path):

@@ -1,6 +1,6 @@
 """`make publish-report`: the study's generated report, its figures and the statistics behind them copied to
-docs/study/, and the headline verdict table (fer_pipeline.analysis.headline) regenerated from those statistics in
-every document that carries its markers (README.md, docs/study.md).
+docs/study/, and the blocks generated from those statistics (fer_pipeline.analysis.headline: the headline verdict
+table, and what the run can see) regenerated in every document that carries their markers (README.md, docs/study.md).
 
     python -m tools.publish
 """
@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from fer_pipeline import FerError, cli, paths
-from fer_pipeline.analysis.headline import block_of, headline, splice
+from fer_pipeline.analysis.headline import BEGIN, END, POWER, block_of, headline, power, splice
 from fer_pipeline.io import read_json
 
 DOCS = Path("docs/study")
@@ -25,13 +25,21 @@ def published_headline(root: Path = Path(".")) -> str:
     return headline(stats, design, replication)
 
 
+def published_blocks(root: Path = Path(".")) -> dict[tuple[str, str], tuple[str, str]]:
+    """Each generated block's markers: its name and its text, from the statistics published in docs/study/."""
+    return {(BEGIN, END): ("headline", published_headline(root)),
+            POWER: ("what-it-can-see block", power(read_json(root / DOCS / paths.STATS.name)))}
+
+
 def headline_problem(doc: Path, root: Path = Path(".")) -> str | None:
-    """Why `doc`'s headline block is not the one the published statistics generate, or None when it is (or when
-    it carries no block)."""
-    block = block_of((root / doc).read_text())
-    if block is None or block == published_headline(root):
-        return None
-    return f"{doc}: its headline differs from the one docs/study/*.json generate; run `make publish-report`"
+    """Why one of `doc`'s generated blocks is not the one the published statistics generate, or None when each is
+    (a document carries any of them, or none)."""
+    text = (root / doc).read_text()
+    for markers, (name, block) in published_blocks(root).items():
+        held = block_of(text, markers)
+        if held is not None and held != block:
+            return f"{doc}: its {name} differs from the one docs/study/*.json generate; run `make publish-report`"
+    return None
 
 
 def stale_figures(report_dir: Path, docs: Path) -> list[Path]:
@@ -51,12 +59,14 @@ def main() -> None:
         print(f"publish: removed {f}, which the report no longer makes")
     for f in (paths.STUDY_REPORT, *paths.REPORTS.glob("*.png"), *STATS_FILES):
         shutil.copy(f, DOCS / f.name)
-    block = published_headline()
+    blocks = published_blocks()
     for doc in HEADLINED:
         text = doc.read_text()
-        if block_of(text) is not None:
-            doc.write_text(splice(text, block))
-            print(f"publish: regenerated the headline in {doc}")
+        for markers, (name, block) in blocks.items():
+            if block_of(text, markers) is not None:
+                text = splice(text, block, markers)
+                print(f"publish: regenerated the {name} in {doc}")
+        doc.write_text(text)
     print(f"publish: copied {paths.STUDY_REPORT}, its figures and {', '.join(f.name for f in STATS_FILES)} to {DOCS}/")
 
 

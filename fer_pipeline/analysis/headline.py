@@ -1,7 +1,8 @@
 """The study's headline: one table of verdicts generated from the published statistics (docs/study/stats.json,
-design.json, replication.json), spliced between markers into README.md and docs/study.md by `make publish-report`
-(tools/publish.py). No verdict there is typed by hand: tests/test_headline.py regenerates each block from the
-published files and fails when the text differs.
+design.json, replication.json), and what the run can see (each axis comparison's detectable difference against the
+study's target), spliced between markers into README.md and docs/study.md by `make publish-report`
+(tools/publish.py). No verdict or power figure there is typed by hand: tests/test_headline.py regenerates each block
+from the published files and fails when the text differs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from fer_pipeline.analysis.bootstrap import HIGHER, LOWER, NO_DIFFERENCE, verdict
 
 BEGIN, END = "<!-- headline: generated from docs/study/*.json by make publish-report -->", "<!-- /headline -->"
+POWER = ("<!-- power: generated from docs/study/stats.json by make publish-report -->", "<!-- /power -->")
 WORDS = {HIGHER: "above", LOWER: "below"}
 
 
@@ -66,18 +68,43 @@ def headline(stats: dict[str, Any], design: dict[str, Any], replication: dict[st
     return "\n".join(rows)
 
 
-# The markers and what lies between them; a document gets its first block from a pair of empty markers.
-MARKED = re.compile(re.escape(BEGIN) + r"\n(.*?)\n?" + re.escape(END), re.S)
+def power(stats: dict[str, Any]) -> str:
+    """What the run can see, per axis: how many of its comparisons detect the study's target (study.detect) in test
+    macro recall with 80% power after Holm, and each one that misses it, with its own detectable difference and the
+    seeds it would need (report.detectable_cell, the report's own wording)."""
+    from fer_pipeline.analysis.report import detectable_cell  # matplotlib: only where this block is made
+
+    lines, target = [], None
+    for axis, a in stats["test"]["axes"].items():
+        ms = {n: d["macro_recall"] for n, d in a["versus_control"].items()}
+        if not ms:
+            continue
+        target = next(iter(ms.values())).get("target", target)
+        missed = [f"{n} {detectable_cell(m) or 'not estimated (one seed)'}" for n, m in ms.items()
+                  if m.get("detectable") is None or m["detectable"] > m["target"]]
+        lines.append(f"- {axis}: {len(ms) - len(missed)} of {len(ms)} comparisons detect it"
+                     + (f"; not {', '.join(missed)}" if missed else ""))
+    if target is None:
+        return "No axis comparison was made."
+    return "\n".join([f"What this run can see: the comparisons that detect {_f(target)} in test macro recall (study.detect) "
+                      "with 80% power after Holm within their family, and the detectable difference of each that does "
+                      "not, with the seeds it would need at its own noise:", "", *lines])
 
 
-def splice(text: str, block: str) -> str:
+def _marked(markers: tuple[str, str]) -> re.Pattern[str]:
+    """The markers and what lies between them; a document gets its first block from a pair of empty markers."""
+    return re.compile(re.escape(markers[0]) + r"\n(.*?)\n?" + re.escape(markers[1]), re.S)
+
+
+def splice(text: str, block: str, markers: tuple[str, str] = (BEGIN, END)) -> str:
     """`text` with the block between its markers replaced (the markers kept); a text without them is an error."""
-    if not MARKED.search(text):
-        raise ValueError(f"no headline markers ({BEGIN} ... {END})")
-    return MARKED.sub(lambda _: f"{BEGIN}\n{block}\n{END}", text, count=1)
+    begin, end = markers
+    if not _marked(markers).search(text):
+        raise ValueError(f"no markers ({begin} ... {end})")
+    return _marked(markers).sub(lambda _: f"{begin}\n{block}\n{end}", text, count=1)
 
 
-def block_of(text: str) -> str | None:
+def block_of(text: str, markers: tuple[str, str] = (BEGIN, END)) -> str | None:
     """The block between a text's markers ("" for empty markers), or None when it has none."""
-    m = MARKED.search(text)
+    m = _marked(markers).search(text)
     return m.group(1) if m else None
