@@ -79,7 +79,7 @@ def power(stats: dict[str, Any]) -> str:
         ms = {n: d["macro_recall"] for n, d in a["versus_control"].items()}
         if not ms:
             continue
-        target = next(iter(ms.values())).get("target", target)
+        target = next(iter(ms.values()))["target"]  # study.detect, the same for every comparison
         missed = [f"{n} {detectable_cell(m) or 'not estimated (one seed)'}" for n, m in ms.items()
                   if m.get("detectable") is None or m["detectable"] > m["target"]]
         lines.append(f"- {axis}: {len(ms) - len(missed)} of {len(ms)} comparisons detect it"
@@ -98,10 +98,10 @@ def _marked(markers: tuple[str, str]) -> re.Pattern[str]:
 
 def splice(text: str, block: str, markers: tuple[str, str] = (BEGIN, END)) -> str:
     """`text` with the block between its markers replaced (the markers kept); a text without them is an error."""
-    begin, end = markers
-    if not _marked(markers).search(text):
+    (begin, end), marked = markers, _marked(markers)
+    if not marked.search(text):
         raise ValueError(f"no markers ({begin} ... {end})")
-    return _marked(markers).sub(lambda _: f"{begin}\n{block}\n{end}", text, count=1)
+    return marked.sub(lambda _: f"{begin}\n{block}\n{end}", text, count=1)
 
 
 def block_of(text: str, markers: tuple[str, str] = (BEGIN, END)) -> str | None:
