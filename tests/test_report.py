@@ -15,6 +15,7 @@ from fer_pipeline.analysis.report import (
     claims_section,
     depth_conclusion,
     detectable_sentence,
+    diff_cell,
     factorial_section,
     integrated_section,
     training_table,
@@ -169,7 +170,11 @@ def test_claim_b_is_answered_by_the_activation_axis_and_the_cap_count():
     full = stats_for(families, data, "base")
     free = claims_section(full, CHOICE, stopping=stopping(learned(data), 60))
     assert "No run reached the cap of 60 epochs (the longest trained 10)" in free
-    assert re.search(r"tanh against the base on test: \+0\.(1[7-9]|2[0-3])\d \[.*\] p_Holm=0\.000 \* \(higher\)\.", free)
+    # The crafted runs come from test_stats' shared generator, so their draw (and p) depends on which tests ran first:
+    # the sentence is checked against the numbers it reports, not against one draw's p.
+    tanh = full["axes"]["activation"]["versus_control"]["activation-tanh"]["macro_recall"]
+    assert tanh["significant_holm"] and 0.17 <= tanh["difference"] <= 0.24
+    assert f"tanh against the base on test: {diff_cell(tanh)} (higher)." in free
     cut = stopping(learned(data, capped=("activation-tanh",)), 60)
     text = claims_section(full, CHOICE, stopping=cut)
     assert cut["capped"] == ["activation-tanh/s0", "activation-tanh/s1", "activation-tanh/s2"]
