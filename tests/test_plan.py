@@ -8,7 +8,7 @@ from dvc.repo import Repo
 
 from fer_pipeline import FerError
 from fer_pipeline.params import ParamsFile, StudyParams, load_params
-from tools.plan import CHAINS, COST_S, KINDS, WAVE1, kind_of, partition, plan
+from tools.plan import CHAINS, COST_S, COST_SEEDS, KINDS, WAVE1, kind_of, partition, plan
 
 from .conftest import ROOT
 
@@ -28,7 +28,8 @@ def test_every_stage_of_dvc_yaml_has_a_kind():
 def test_plan_counts_stages_runs_and_time():
     """A fresh clone's plan counts each kind's stages, the training runs (each study stage trains every seed of
     its family: the CNN study.cnn_seeds, an MLP study.seeds; a factorial point at most an MLP's) and sums the
-    per-stage costs of the data it runs on; the factorial is counted apart, at the chosen architecture's cost."""
+    per-stage costs of the data it runs on, a study stage's scaled by its seeds (COST_S holds it at COST_SEEDS); the
+    factorial is counted apart, at the chosen architecture's cost."""
     s, presets = study(), load_params(ROOT / "params.yaml").presets
     stale = ["data/dvc.yaml:fetch", "data/dvc.yaml:preprocess", "data/dvc.yaml:split", "train",  # as dvc status names them
              "evaluate", "plot", "study_base", "study_architecture@cnn",
@@ -40,7 +41,8 @@ def test_plan_counts_stages_runs_and_time():
     assert f"2 stages, up to {2 * len(s.seeds)} training runs" in lines[3]
     assert lines[4].startswith("  choose, design, stats, replicate, report, release: 2 stages")
     assert total == pytest.approx(3 * COST_S["data"]["synthetic"] + 3 * COST_S["baseline"]["synthetic"]
-                                  + 2 * COST_S["study"]["synthetic"] + 2 * COST_S["factorial"]["synthetic"]
+                                  + (len(s.seeds) + len(s.cnn_seeds)) / COST_SEEDS * COST_S["study"]["synthetic"]
+                                  + 2 * COST_S["factorial"]["synthetic"]
                                   + 2 * COST_S["summary"]["synthetic"])
     assert plan(stale, s, presets, "real")[1] > total
 

@@ -25,12 +25,17 @@ from fer_pipeline.params import DataParams, ParamsFile, PresetsParams, StudyPara
 # keeps no pick beyond the base levels, so every point trains nothing and takes ~7 s: `make study` on a fresh clone
 # (2026-12-02, 46 stages, 120 training runs) took 13.3 min, against this table's 12.6. The summary's replicate
 # stage trains nothing by default (study.replicate_seeds empty); with replicate seeds its runs are not in the
-# estimate. An estimate, not a promise: the machine's load moves it.
+# estimate. A study stage's cost is for COST_SEEDS seeds and scales with the seeds the stage trains (stage_seeds):
+# at 9 seeds per MLP the unscaled table said about 12 min for the stand-in, and `make study` on a fresh clone took
+# 21.7 min (2026-12-08, 2-core AMD EPYC of CPU family 25, 43 stages, 185 training runs); the stand-in's study cost is
+# that run's study stages' share (its total less the other kinds' costs below, 992 s for 183 seeds) at 3 seeds.
+# An estimate, not a promise: the machine's load moves it.
+COST_SEEDS = 3
 COST_S = {
     "data": {"synthetic": 4.7, "real": 6.0},
     "baseline": {"synthetic": 8.3, "real": 17.0},
     "recipe": {"synthetic": 62.0, "real": 460.0},
-    "study": {"synthetic": 18.6, "real": 98.0},
+    "study": {"synthetic": 16.2, "real": 98.0},
     "factorial": {"synthetic": 7.0, "real": 542.0},
     "summary": {"synthetic": 6.0, "real": 9.0},
 }
@@ -116,7 +121,8 @@ def plan(stale: list[str], study: StudyParams, presets: PresetsParams, data: str
     for kind in ("data", "baseline", "recipe", "study", "factorial", "summary"):
         if not counts[kind]:
             continue
-        seconds = counts[kind] * COST_S[kind][data]
+        per_stage = runs[kind] / COST_SEEDS if kind == "study" else counts[kind]
+        seconds = per_stage * COST_S[kind][data]
         total += seconds
         upto = "up to " if kind == "factorial" else ""
         trained = f", {upto}{runs[kind]} training run{'s' * (runs[kind] != 1)}" if runs.get(kind) else ""
